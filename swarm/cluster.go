@@ -1,7 +1,6 @@
 package swarm
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -14,7 +13,7 @@ const RaftTick = 100 * time.Millisecond
 
 // Defaults of a new cluster's spec.
 const (
-	DefaultTaskHistoryRetention int64 = 5
+	DefaultTaskHistoryRetention int64  = 5
 	DefaultSnapshotInterval     uint64 = 10000
 	DefaultKeepOldSnapshots     uint64 = 0
 	DefaultLogEntriesForSlow    uint64 = 500
@@ -102,19 +101,19 @@ func DefaultClusterSpec() ClusterSpec {
 func (s ClusterSpec) Validate() error {
 	switch {
 	case s.Orchestration.TaskHistoryRetentionLimit < 0:
-		return fmt.Errorf("%w: task history retention limit must be non-negative", ErrInvalidSpec)
+		return Errorf(ErrInvalidArgument, "task history retention limit must be non-negative")
 	case s.Raft.SnapshotInterval == 0:
-		return fmt.Errorf("%w: raft snapshot interval must be positive", ErrInvalidSpec)
+		return Errorf(ErrInvalidArgument, "raft snapshot interval must be positive")
 	case s.Raft.HeartbeatTick < 1:
-		return fmt.Errorf("%w: heartbeat tick must be at least 1", ErrInvalidSpec)
+		return Errorf(ErrInvalidArgument, "heartbeat tick must be at least 1")
 	case s.Raft.ElectionTick <= s.Raft.HeartbeatTick:
-		return fmt.Errorf("%w: election tick must be greater than heartbeat tick", ErrInvalidSpec)
+		return Errorf(ErrInvalidArgument, "election tick must be greater than heartbeat tick")
 	case s.Dispatcher.HeartbeatPeriod < minHeartbeatPeriod:
-		return fmt.Errorf("%w: heartbeat period must be at least %s", ErrInvalidSpec, minHeartbeatPeriod)
+		return Errorf(ErrInvalidArgument, "heartbeat period must be at least %s", minHeartbeatPeriod)
 	case s.Dispatcher.NodeDownGrace < s.Dispatcher.HeartbeatPeriod:
-		return fmt.Errorf("%w: node down grace period must be at least the heartbeat period", ErrInvalidSpec)
+		return Errorf(ErrInvalidArgument, "node down grace period must be at least the heartbeat period")
 	case s.CA.NodeCertExpiry < minNodeCertExpiry:
-		return fmt.Errorf("%w: minimum certificate expiry time is %s", ErrInvalidSpec, minNodeCertExpiry)
+		return Errorf(ErrInvalidArgument, "minimum certificate expiry time is %s", minNodeCertExpiry)
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package swarm
 
 import (
-	"fmt"
 	"maps"
 	"strings"
 )
@@ -66,14 +65,14 @@ type NodeSpec struct {
 // Validate checks a spec sent by a user.
 func (s NodeSpec) Validate() error {
 	if !s.Role.Valid() {
-		return fmt.Errorf("%w: invalid role %q, only worker and manager are supported", ErrInvalidSpec, s.Role)
+		return Errorf(ErrInvalidArgument, "invalid role %q, only worker and manager are supported", s.Role)
 	}
 	if !s.Availability.Valid() {
-		return fmt.Errorf("%w: invalid availability %q, only active, pause and drain are supported", ErrInvalidSpec, s.Availability)
+		return Errorf(ErrInvalidArgument, "invalid availability %q, only active, pause and drain are supported", s.Availability)
 	}
 	for k := range s.Labels {
 		if strings.TrimSpace(k) == "" {
-			return fmt.Errorf("%w: label key cannot be empty", ErrInvalidSpec)
+			return Errorf(ErrInvalidArgument, "label key cannot be empty")
 		}
 	}
 	return nil
