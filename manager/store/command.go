@@ -1,0 +1,130 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/shoal-project/shoal/swarm"
+)
+
+// Op names what a command does. Values are written into the Raft log: never
+// renumber them, only add.
+type Op uint8
+
+// Commands.
+const (
+	OpCreateCluster Op = iota + 1
+	OpUpdateCluster
+	OpCreateNode
+	OpUpdateNodeSpec
+	OpUpdateNodeStatus
+	OpSetNodeManager
+	OpRemoveNode
+	OpUpdateNodeDescription
+)
+
+var opNames = map[Op]string{
+	OpCreateCluster:         "create-cluster",
+	OpUpdateCluster:         "update-cluster",
+	OpCreateNode:            "create-node",
+	OpUpdateNodeSpec:        "update-node-spec",
+	OpUpdateNodeStatus:      "update-node-status",
+	OpSetNodeManager:        "set-node-manager",
+	OpRemoveNode:            "remove-node",
+	OpUpdateNodeDescription: "update-node-description",
+}
+
+func (o Op) String() string {
+	if s, ok := opNames[o]; ok {
+		return s
+	}
+	return fmt.Sprintf("op(%d)", o)
+}
+
+// Command is one change of state, as written in the Raft log.
+type Command struct {
+	Op Op
+	// Time is when the proposer made the command; Apply stamps objects with
+	// it instead of reading the clock.
+	Time time.Time
+	// ExpectVersion, when non-zero, must equal the object's current version
+	// or the command fails with swarm.ErrOutOfSequence.
+	ExpectVersion uint64
+
+	Cluster     *swarm.Cluster         `json:",omitempty"`
+	Node        *swarm.Node            `json:",omitempty"`
+	NodeID      swarm.NodeID           `json:",omitempty"`
+	NodeSpec    *swarm.NodeSpec        `json:",omitempty"`
+	NodeStatus  *swarm.NodeStatus      `json:",omitempty"`
+	Description *swarm.NodeDescription `json:",omitempty"`
+	Manager     *swarm.ManagerInfo     `json:",omitempty"`
+}
+
+// NewCreateCluster stores the cluster object of a new swarm.
+func NewCreateCluster(c *swarm.Cluster) *Command {
+	return &Command{Op: OpCreateCluster, Time: now(), Cluster: c}
+}
+
+// NewUpdateCluster replaces the cluster object if its version is still version.
+func NewUpdateCluster(c *swarm.Cluster, version uint64) *Command {
+	return &Command{Op: OpUpdateCluster, Time: now(), Cluster: c, ExpectVersion: version}
+}
+
+// NewCreateNode adds a node; it fails if the ID exists or was removed.
+func NewCreateNode(n *swarm.Node) *Command {
+	return &Command{Op: OpCreateNode, Time: now(), Node: n}
+}
+
+// NewUpdateNodeSpec replaces a node's spec if its version is still version
+// (0: no check).
+func NewUpdateNodeSpec(id swarm.NodeID, spec swarm.NodeSpec, version uint64) *Command {
+	return &Command{Op: OpUpdateNodeSpec, Time: now(), NodeID: id, NodeSpec: &spec, ExpectVersion: version}
+}
+
+// NewUpdateNodeStatus records what the dispatcher knows of a node's liveness.
+func NewUpdateNodeStatus(id swarm.NodeID, st swarm.NodeStatus) *Command {
+	return &Command{Op: OpUpdateNodeStatus, Time: now(), NodeID: id, NodeStatus: &st}
+}
+
+// NewUpdateNodeDescription records what a node says about itself.
+func NewUpdateNodeDescription(id swarm.NodeID, d swarm.NodeDescription) *Command {
+	return &Command{Op: OpUpdateNodeDescription, Time: now(), NodeID: id, Description: &d}
+}
+
+// NewSetNodeManager marks a node as a Raft member at addr, or (m == nil) as
+// no longer one.
+func NewSetNodeManager(id swarm.NodeID, m *swarm.ManagerInfo) *Command {
+	return &Command{Op: OpSetNodeManager, Time: now(), NodeID: id, Manager: m}
+}
+
+// NewRemoveNode deletes a node and revokes its certificate.
+func NewRemoveNode(id swarm.NodeID) *Command {
+	return &Command{Op: OpRemoveNode, Time: now(), NodeID: id}
+}
+
+func now() time.Time { return time.Now().UTC() }
+
+// Encode returns the bytes written to the Raft log: a format byte, then JSON.
+func (c *Command) Encode() ([]byte, error) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("store: encode %s: %w", c.Op, err)
+	}
+	return append([]byte{formatJSON}, b...), nil
+}
+
+// formatJSON is the only encoding so far; the byte leaves room for others.
+const formatJSON byte = 1
+
+// Decode parses bytes written by Encode.
+func Decode(b []byte) (*Command, error) {
+	if len(b) == 0 || b[0] != formatJSON {
+		return nil, fmt.Errorf("store: unknown command format")
+	}
+	var c Command
+	if err := json.Unmarshal(b[1:], &c); err != nil {
+		return nil, fmt.Errorf("store: decode command: %w", err)
+	}
+	return &c, nil
+}

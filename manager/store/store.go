@@ -1,0 +1,152 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	memdb "github.com/hashicorp/go-memdb"
+	"github.com/shoal-project/shoal/swarm"
+)
+
+// Store is the in-memory cluster state. Apply must be called from one
+// goroutine at a time (the Raft FSM guarantees it); reads may run
+// concurrently with it and see consistent snapshots.
+type Store struct {
+	db atomic.Pointer[memdb.MemDB] // replaced whole by Restore
+
+	mu      sync.Mutex
+	index   uint64        // last applied Raft index
+	changed chan struct{} // closed and replaced at each Apply
+}
+
+// New returns an empty store.
+func New() *Store {
+	db, err := memdb.NewMemDB(schema())
+	if err != nil {
+		panic("store: bad schema: " + err.Error())
+	}
+	s := &Store{changed: make(chan struct{})}
+	s.db.Store(db)
+	return s
+}
+
+// ReadTxn is a consistent read-only view of the state.
+type ReadTxn struct{ txn *memdb.Txn }
+
+// ReadTxn opens a read view; it needs no closing.
+func (s *Store) ReadTxn() ReadTxn { return ReadTxn{s.db.Load().Txn(false)} }
+
+// Index returns the Raft index of the last applied command.
+func (s *Store) Index() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.index
+}
+
+// Changes returns a channel closed at the next Apply or Restore.
+func (s *Store) Changes() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
+func (s *Store) bump(index uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if index > s.index {
+		s.index = index
+	}
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// Apply performs cmd as the change at Raft index. The returned error is the
+// command's outcome (a refusal such as swarm.ErrOutOfSequence); the state is
+// unchanged when it is not nil.
+func (s *Store) Apply(index uint64, cmd *Command) error {
+	tx := s.db.Load().Txn(true)
+	defer tx.Abort()
+	if err := apply(tx, index, cmd); err != nil {
+		s.bump(index)
+		return err
+	}
+	tx.Commit()
+	s.bump(index)
+	return nil
+}
+
+func apply(tx *memdb.Txn, index uint64, cmd *Command) error {
+	switch cmd.Op {
+	case OpCreateCluster:
+		return createCluster(tx, index, cmd)
+	case OpUpdateCluster:
+		return updateCluster(tx, index, cmd)
+	case OpCreateNode:
+		return createNode(tx, index, cmd)
+	case OpUpdateNodeSpec, OpUpdateNodeStatus, OpSetNodeManager, OpUpdateNodeDescription:
+		return updateNode(tx, index, cmd)
+	case OpRemoveNode:
+		return removeNode(tx, index, cmd)
+	}
+	return fmt.Errorf("store: unknown op %s", cmd.Op)
+}
+
+// snapshot is the serialised form of the whole state.
+type snapshot struct {
+	Index    uint64
+	Clusters []*swarm.Cluster
+	Nodes    []*swarm.Node
+}
+
+// Save writes the whole state to w, from a consistent view.
+func (s *Store) Save(w io.Writer) error {
+	tx := s.ReadTxn()
+	snap := snapshot{Index: s.Index()}
+	var err error
+	if snap.Nodes, err = ListNodes(tx); err != nil {
+		return err
+	}
+	if c, err := GetCluster(tx); err == nil {
+		snap.Clusters = []*swarm.Cluster{c}
+	}
+	if err := json.NewEncoder(w).Encode(&snap); err != nil {
+		return fmt.Errorf("store: save: %w", err)
+	}
+	return nil
+}
+
+// Restore replaces the whole state with what Save wrote.
+func (s *Store) Restore(r io.Reader) error {
+	var snap snapshot
+	if err := json.NewDecoder(r).Decode(&snap); err != nil {
+		return fmt.Errorf("store: restore: %w", err)
+	}
+	db, err := memdb.NewMemDB(schema())
+	if err != nil {
+		return err
+	}
+	tx := db.Txn(true)
+	for _, c := range snap.Clusters {
+		if err := tx.Insert(tableCluster, c); err != nil {
+			tx.Abort()
+			return fmt.Errorf("store: restore: %w", err)
+		}
+	}
+	for _, n := range snap.Nodes {
+		if err := tx.Insert(tableNode, n); err != nil {
+			tx.Abort()
+			return fmt.Errorf("store: restore: %w", err)
+		}
+	}
+	tx.Commit()
+	s.db.Store(db)
+	s.mu.Lock()
+	s.index = snap.Index
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.mu.Unlock()
+	return nil
+}
