@@ -101,15 +101,29 @@ type snapshot struct {
 	Nodes    []*swarm.Node
 }
 
-// Save writes the whole state to w, from a consistent view.
-func (s *Store) Save(w io.Writer) error {
-	tx := s.ReadTxn()
-	snap := snapshot{Index: s.Index()}
+// Snapshot is a consistent view of the whole state, taken at one instant
+// and written out later (possibly while Apply goes on).
+type Snapshot struct {
+	tx    ReadTxn
+	index uint64
+}
+
+// Snapshot captures the current state. It is cheap: memdb views are
+// immutable trees.
+func (s *Store) Snapshot() *Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return &Snapshot{tx: s.ReadTxn(), index: s.index}
+}
+
+// Write serialises the captured state.
+func (sn *Snapshot) Write(w io.Writer) error {
+	snap := snapshot{Index: sn.index}
 	var err error
-	if snap.Nodes, err = ListNodes(tx); err != nil {
+	if snap.Nodes, err = ListNodes(sn.tx); err != nil {
 		return err
 	}
-	if c, err := GetCluster(tx); err == nil {
+	if c, err := GetCluster(sn.tx); err == nil {
 		snap.Clusters = []*swarm.Cluster{c}
 	}
 	if err := json.NewEncoder(w).Encode(&snap); err != nil {
@@ -117,6 +131,9 @@ func (s *Store) Save(w io.Writer) error {
 	}
 	return nil
 }
+
+// Save writes the whole current state to w.
+func (s *Store) Save(w io.Writer) error { return s.Snapshot().Write(w) }
 
 // Restore replaces the whole state with what Save wrote.
 func (s *Store) Restore(r io.Reader) error {

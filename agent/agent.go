@@ -1,0 +1,163 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/shoal-project/shoal/ca"
+	"github.com/shoal-project/shoal/clusternet"
+	"github.com/shoal-project/shoal/dispatchapi"
+	"github.com/shoal-project/shoal/swarm"
+)
+
+// Config holds the agent's settings and the node's callbacks.
+type Config struct {
+	Addr     string // this node's advertised address
+	Managers []dispatchapi.Peer
+	Creds    *ca.Credentials
+	// OnManagers is called (on the agent's goroutine) when the manager list
+	// changed, so the node can persist it.
+	OnManagers func([]dispatchapi.Peer)
+	// OnRenewed is called with a new certificate and key after the role
+	// the cluster wants changed; the node installs them and starts or stops
+	// its manager role. An error is retried at the next heartbeat.
+	OnRenewed func(ctx context.Context, role swarm.NodeRole, certPEM, keyPEM []byte) error
+	Logger    *slog.Logger
+}
+
+// ErrRemoved is returned by Run when the managers say this node was removed.
+var ErrRemoved = errors.New("agent: node was removed from the swarm")
+
+// Agent is a node's session with the managers.
+type Agent struct {
+	cfg    Config
+	client *http.Client
+
+	mu       sync.Mutex
+	managers []dispatchapi.Peer
+	next     int // index of the manager to try next
+}
+
+// New returns an agent; Run starts its session.
+func New(cfg Config) *Agent {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Agent{cfg: cfg, client: clusternet.NewHTTPClient(cfg.Creds), managers: slices.Clone(cfg.Managers)}
+}
+
+// Managers returns the managers this node knows of.
+func (a *Agent) Managers() []dispatchapi.Peer {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.managers)
+}
+
+// Run keeps the session going until ctx ends or the node is removed.
+func (a *Agent) Run(ctx context.Context) error {
+	defer a.client.CloseIdleConnections()
+	period := swarm.DefaultHeartbeatPeriod
+	for {
+		resp, err := a.heartbeat(ctx, period)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, swarm.ErrPermissionDenied):
+			a.cfg.Logger.Error("managers refused this node", "err", err)
+			return fmt.Errorf("%w: %v", ErrRemoved, err)
+		case err != nil:
+			a.cfg.Logger.Debug("heartbeat failed", "err", err)
+		default:
+			period = resp.Period
+			a.update(resp.Managers)
+			if resp.Role != a.cfg.Creds.Identity().Role {
+				a.changeRole(ctx)
+			}
+		}
+		wait := period
+		if err != nil {
+			wait = period / 4 // try the next manager soon
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+// heartbeat sends one heartbeat, to the current manager; a failure moves
+// the session to the next manager for the following attempt.
+func (a *Agent) heartbeat(ctx context.Context, period time.Duration) (*dispatchapi.HeartbeatResponse, error) {
+	addr := a.current()
+	if addr == "" {
+		return nil, errors.New("agent: no manager known")
+	}
+	ctx, cancel := context.WithTimeout(ctx, max(2*period, 2*time.Second))
+	defer cancel()
+	var resp dispatchapi.HeartbeatResponse
+	err := dispatchapi.Call(ctx, a.client, addr, dispatchapi.PathHeartbeat, dispatchapi.HeartbeatRequest{Addr: a.cfg.Addr}, &resp)
+	if err != nil {
+		a.advance()
+		return nil, err
+	}
+	return &resp, nil
+}
+
+func (a *Agent) current() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.managers) == 0 {
+		return ""
+	}
+	return a.managers[a.next%len(a.managers)].Addr
+}
+
+func (a *Agent) advance() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.next++
+}
+
+func (a *Agent) update(managers []dispatchapi.Peer) {
+	if len(managers) == 0 {
+		return
+	}
+	a.mu.Lock()
+	cur := ""
+	if len(a.managers) > 0 {
+		cur = a.managers[a.next%len(a.managers)].Addr
+	}
+	same := slices.Equal(a.managers, managers)
+	a.managers = slices.Clone(managers)
+	a.next = max(0, slices.IndexFunc(a.managers, func(p dispatchapi.Peer) bool { return p.Addr == cur }))
+	a.mu.Unlock()
+	if !same && a.cfg.OnManagers != nil {
+		a.cfg.OnManagers(managers)
+	}
+}
+
+// changeRole renews the certificate for the role the cluster wants.
+func (a *Agent) changeRole(ctx context.Context) {
+	keyPEM, csrPEM, err := ca.NewKeyAndCSR()
+	if err != nil {
+		a.cfg.Logger.Error("new key", "err", err)
+		return
+	}
+	var resp dispatchapi.RenewResponse
+	if err := dispatchapi.Call(ctx, a.client, a.current(), dispatchapi.PathRenew, dispatchapi.RenewRequest{CSR: csrPEM}, &resp); err != nil {
+		a.cfg.Logger.Warn("certificate renewal failed", "err", err)
+		return
+	}
+	a.cfg.Logger.Info("role changed", "role", resp.Role)
+	if err := a.cfg.OnRenewed(ctx, resp.Role, resp.CertPEM, keyPEM); err != nil {
+		a.cfg.Logger.Warn("role change failed", "role", resp.Role, "err", err)
+	}
+	a.client.CloseIdleConnections() // the next connections present the new certificate
+}

@@ -1,0 +1,147 @@
+package clusternet
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/shoal-project/shoal/ca"
+)
+
+// ALPN protocols on the cluster port.
+const (
+	ProtoRaft = "shoal-raft"
+	ProtoHTTP = "http/1.1"
+)
+
+const handshakeTimeout = 5 * time.Second
+
+// Mux accepts TLS connections on the cluster port and hands each to the
+// Raft layer or the HTTP listener.
+type Mux struct {
+	tcp    net.Listener
+	conf   *tls.Config
+	log    *slog.Logger
+	raftCh chan net.Conn
+	http   *chanListener
+
+	stopCh    chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+}
+
+// Listen opens addr and starts accepting. Close stops it.
+func Listen(addr string, creds *ca.Credentials, log *slog.Logger) (*Mux, error) {
+	tcp, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	m := &Mux{
+		tcp:    tcp,
+		conf:   creds.ServerTLSConfig(ProtoRaft, ProtoHTTP),
+		log:    log,
+		raftCh: make(chan net.Conn),
+		stopCh: make(chan struct{}),
+	}
+	m.http = newChanListener(tcp.Addr(), m.stopCh)
+	m.wg.Add(1)
+	go m.accept()
+	return m, nil
+}
+
+// Addr is the address the port listens on.
+func (m *Mux) Addr() net.Addr { return m.tcp.Addr() }
+
+// HTTPListener yields the connections that negotiated HTTP.
+func (m *Mux) HTTPListener() net.Listener { return m.http }
+
+// Close stops accepting and waits for pending handshakes.
+func (m *Mux) Close() error {
+	var err error
+	m.closeOnce.Do(func() {
+		close(m.stopCh)
+		err = m.tcp.Close()
+	})
+	m.wg.Wait()
+	return err
+}
+
+func (m *Mux) accept() {
+	defer m.wg.Done()
+	for {
+		conn, err := m.tcp.Accept()
+		if err != nil {
+			select {
+			case <-m.stopCh:
+				return
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			m.log.Warn("cluster port accept failed", "err", err)
+			return
+		}
+		m.wg.Add(1)
+		go m.sort(conn)
+	}
+}
+
+// sort completes the handshake and routes the connection by protocol.
+func (m *Mux) sort(raw net.Conn) {
+	defer m.wg.Done()
+	conn := tls.Server(raw, m.conf)
+	ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+	defer cancel()
+	if err := conn.HandshakeContext(ctx); err != nil {
+		m.log.Debug("cluster handshake failed", "remote", raw.RemoteAddr(), "err", err)
+		raw.Close()
+		return
+	}
+	switch conn.ConnectionState().NegotiatedProtocol {
+	case ProtoRaft:
+		m.handoff(m.raftCh, conn)
+	default:
+		m.handoff(m.http.ch, conn)
+	}
+}
+
+func (m *Mux) handoff(ch chan net.Conn, conn *tls.Conn) {
+	t := time.NewTimer(handshakeTimeout)
+	defer t.Stop()
+	select {
+	case ch <- conn:
+	case <-t.C: // nobody serves this protocol now (e.g. Raft on a worker)
+		conn.Close()
+	case <-m.stopCh:
+		conn.Close()
+	}
+}
+
+// chanListener is a net.Listener fed from a channel.
+type chanListener struct {
+	addr   net.Addr
+	ch     chan net.Conn
+	stopCh <-chan struct{}
+}
+
+func newChanListener(addr net.Addr, stop <-chan struct{}) *chanListener {
+	return &chanListener{addr: addr, ch: make(chan net.Conn), stopCh: stop}
+}
+
+func (l *chanListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ch:
+		return c, nil
+	case <-l.stopCh:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *chanListener) Close() error   { return nil }
+func (l *chanListener) Addr() net.Addr { return l.addr }

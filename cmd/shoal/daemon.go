@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/shoal-project/shoal/node"
+	"github.com/spf13/cobra"
+)
+
+func newDaemonCommand() *cobra.Command {
+	var cfg node.Config
+	var debug bool
+	cmd := &cobra.Command{
+		Use:   "daemon [OPTIONS]",
+		Short: "Run a shoal node in the foreground",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			level := slog.LevelInfo
+			if debug {
+				level = slog.LevelDebug
+			}
+			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			cfg.RaftLog = os.Stderr
+			cfg.Version = version
+			// --host is the root command's persistent flag (-H for the
+			// client); for the daemon it lists the sockets to serve.
+			cfg.Hosts, _ = cmd.Flags().GetStringArray("host")
+			if len(cfg.Hosts) == 0 {
+				cfg.Hosts = []string{"unix:///var/run/shoal.sock"}
+			}
+			n, err := node.New(cfg)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			return n.Run(ctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.DataRoot, "data-root", "/var/lib/shoal", "Root directory of persistent shoal state")
+	f.StringVar(&cfg.Name, "node-name", "", "Node name (defaults to the hostname)")
+	f.StringVar(&cfg.Runtime, "runtime", "process", "Task runtime: process or docker")
+	f.BoolVar(&debug, "debug", false, "Enable debug logging")
+	return cmd
+}

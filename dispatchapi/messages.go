@@ -1,0 +1,95 @@
+package dispatchapi
+
+import (
+	"time"
+
+	"github.com/shoal-project/shoal/swarm"
+)
+
+// RPC paths on the cluster port.
+const (
+	PathJoin      = "/rpc/join"
+	PathHeartbeat = "/rpc/heartbeat"
+	PathRenew     = "/rpc/renew"
+	PathRaftJoin  = "/rpc/raft/join"
+	PathRaftLeave = "/rpc/raft/leave"
+	// PathDocker prefixes Docker API requests that a follower forwards to
+	// the leader: /docker/v1.50/nodes ...
+	PathDocker = "/docker"
+)
+
+// HeaderForwardedNode carries the node ID of the original caller when a
+// manager forwards an RPC to the leader. The leader trusts it only from a
+// peer holding a manager certificate.
+const HeaderForwardedNode = "Shoal-Forwarded-Node"
+
+// Peer is a manager's node ID and cluster address.
+type Peer struct {
+	NodeID swarm.NodeID
+	Addr   string
+}
+
+// JoinRequest asks the leader to admit a node.
+type JoinRequest struct {
+	Token        string
+	CSR          []byte // PEM
+	Description  swarm.NodeDescription
+	Availability swarm.Availability
+	// Addr is the joining node's advertised cluster address.
+	Addr string
+}
+
+// JoinResponse admits a node: its identity and certificate.
+type JoinResponse struct {
+	NodeID    swarm.NodeID
+	ClusterID swarm.ClusterID
+	Role      swarm.NodeRole
+	CertPEM   []byte
+	RootPEM   []byte
+	Managers  []Peer
+}
+
+// HeartbeatRequest is a node's periodic report.
+type HeartbeatRequest struct {
+	// Addr is the node's advertised address.
+	Addr string
+}
+
+// HeartbeatResponse tells a node how to go on.
+type HeartbeatResponse struct {
+	// Period is when to send the next heartbeat.
+	Period time.Duration
+	// Managers is the current list of managers.
+	Managers []Peer
+	// Role is the role the cluster wants this node in; when it differs
+	// from the role in the node's certificate, the node renews it.
+	Role swarm.NodeRole
+}
+
+// RenewRequest asks for a new certificate, e.g. after a role change.
+type RenewRequest struct {
+	CSR []byte
+}
+
+// RenewResponse carries the new certificate; Role is the role inside it.
+type RenewResponse struct {
+	CertPEM []byte
+	Role    swarm.NodeRole
+}
+
+// RaftJoinRequest asks the leader to add the caller (a node with a manager
+// certificate) as a Raft voter at Addr.
+type RaftJoinRequest struct {
+	Addr string
+}
+
+// RaftLeaveRequest asks the leader to remove the caller from the Raft
+// membership (swarm leave on a manager).
+type RaftLeaveRequest struct{}
+
+// Error is the body of every failed RPC.
+type Error struct {
+	// Class is the swarm error class name, so the caller can rebuild it.
+	Class   string
+	Message string
+}

@@ -1,0 +1,229 @@
+package consensus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	hclog "github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/shoal-project/shoal/manager/store"
+	"github.com/shoal-project/shoal/swarm"
+)
+
+// Config configures a manager's Raft member.
+type Config struct {
+	ID   swarm.NodeID
+	Addr string // advertised cluster address, host:port
+	Dir  string // where the log, stable store and snapshots live
+	// Bootstrap makes a one-member cluster if Dir holds no Raft state yet.
+	Bootstrap bool
+	Spec      swarm.RaftSpec
+	Logger    *slog.Logger
+	// RaftLogOutput receives hashicorp/raft's own log; nil discards it.
+	RaftLogOutput io.Writer
+}
+
+// Member is a Raft voter as the local node knows it.
+type Member struct {
+	ID           swarm.NodeID
+	Addr         string
+	Leader       bool
+	Reachability swarm.Reachability
+}
+
+// Raft is one manager's consensus member.
+type Raft struct {
+	cfg       Config
+	raft      *raft.Raft
+	transport *raft.NetworkTransport
+	bolt      *raftboltdb.BoltStore
+	log       *slog.Logger
+
+	observerCh chan raft.Observation
+	observer   *raft.Observer
+	stopCh     chan struct{}
+	doneCh     chan struct{}
+	changes    chan struct{} // coalescing: one pending signal at most
+
+	mu          sync.Mutex
+	unreachable map[raft.ServerID]bool // leader's view, reset on leader change
+}
+
+// New opens (or creates) the Raft state in cfg.Dir and starts the member.
+func New(cfg Config, st *store.Store, layer raft.StreamLayer) (*Raft, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("consensus: %w", err)
+	}
+	bolt, err := raftboltdb.NewBoltStore(filepath.Join(cfg.Dir, "raft.db"))
+	if err != nil {
+		return nil, fmt.Errorf("consensus: open log: %w", err)
+	}
+	r, err := start(cfg, st, layer, bolt)
+	if err != nil {
+		bolt.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func raftConfig(cfg Config) *raft.Config {
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.ID)
+	applySpec(rc, cfg.Spec)
+	out := cfg.RaftLogOutput
+	if out == nil {
+		out = io.Discard
+	}
+	rc.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: out})
+	return rc
+}
+
+// applySpec maps Docker's Raft settings onto hashicorp/raft's.
+func applySpec(rc *raft.Config, spec swarm.RaftSpec) {
+	timeout := spec.ElectionTimeout()
+	rc.HeartbeatTimeout = timeout
+	rc.ElectionTimeout = timeout
+	rc.LeaderLeaseTimeout = timeout / 2
+	rc.CommitTimeout = 20 * time.Millisecond
+	rc.SnapshotThreshold = spec.SnapshotInterval
+	rc.TrailingLogs = spec.LogEntriesForSlowFollowers
+}
+
+func start(cfg Config, st *store.Store, layer raft.StreamLayer, bolt *raftboltdb.BoltStore) (*Raft, error) {
+	rc := raftConfig(cfg)
+	logs, err := raft.NewLogCache(512, bolt)
+	if err != nil {
+		return nil, err
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.Dir, int(cfg.Spec.KeepOldSnapshots)+1, rc.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("consensus: snapshots: %w", err)
+	}
+	trans := raft.NewNetworkTransportWithLogger(layer, 3, 2*time.Second, rc.Logger)
+	if cfg.Bootstrap {
+		if err := bootstrap(rc, bolt, logs, snaps, trans); err != nil {
+			trans.Close()
+			return nil, err
+		}
+	}
+	ra, err := raft.NewRaft(rc, &fsm{st: st}, logs, bolt, snaps, trans)
+	if err != nil {
+		trans.Close()
+		return nil, fmt.Errorf("consensus: start raft: %w", err)
+	}
+	r := &Raft{
+		cfg: cfg, raft: ra, transport: trans, bolt: bolt, log: cfg.Logger,
+		observerCh:  make(chan raft.Observation, 64),
+		stopCh:      make(chan struct{}),
+		doneCh:      make(chan struct{}),
+		changes:     make(chan struct{}, 1),
+		unreachable: map[raft.ServerID]bool{},
+	}
+	r.observer = raft.NewObserver(r.observerCh, false, nil)
+	ra.RegisterObserver(r.observer)
+	go r.observe()
+	return r, nil
+}
+
+func bootstrap(rc *raft.Config, bolt *raftboltdb.BoltStore, logs raft.LogStore, snaps raft.SnapshotStore, trans raft.Transport) error {
+	has, err := raft.HasExistingState(logs, bolt, snaps)
+	if err != nil || has {
+		return err
+	}
+	conf := raft.Configuration{Servers: []raft.Server{{ID: rc.LocalID, Address: trans.LocalAddr()}}}
+	if err := raft.BootstrapCluster(rc, logs, bolt, snaps, trans, conf); err != nil {
+		return fmt.Errorf("consensus: bootstrap: %w", err)
+	}
+	return nil
+}
+
+// observe owns the reachability map's updates and turns Raft observations
+// into coalesced change signals.
+func (r *Raft) observe() {
+	defer close(r.doneCh)
+	for {
+		select {
+		case <-r.stopCh:
+			return
+		case o := <-r.observerCh:
+			r.record(o)
+		}
+	}
+}
+
+func (r *Raft) record(o raft.Observation) {
+	switch d := o.Data.(type) {
+	case raft.FailedHeartbeatObservation:
+		r.setUnreachable(d.PeerID, true)
+	case raft.ResumedHeartbeatObservation:
+		r.setUnreachable(d.PeerID, false)
+	case raft.LeaderObservation, raft.RaftState:
+		r.mu.Lock()
+		r.unreachable = map[raft.ServerID]bool{}
+		r.mu.Unlock()
+	case raft.PeerObservation:
+	default:
+		return
+	}
+	select {
+	case r.changes <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Raft) setUnreachable(id raft.ServerID, v bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.unreachable[id] = v
+}
+
+// Changes delivers a signal after leadership, membership or reachability
+// changed. Signals coalesce: re-read the state after each.
+func (r *Raft) Changes() <-chan struct{} { return r.changes }
+
+// IsLeader reports whether this member is the leader now.
+func (r *Raft) IsLeader() bool { return r.raft.State() == raft.Leader }
+
+// Leader returns the current leader as this member knows it, or empty
+// values if there is none.
+func (r *Raft) Leader() (swarm.NodeID, string) {
+	addr, id := r.raft.LeaderWithID()
+	return swarm.NodeID(id), string(addr)
+}
+
+// Shutdown stops the member and closes its log. It waits for Raft to stop.
+func (r *Raft) Shutdown() error {
+	err := r.raft.Shutdown().Error()
+	r.raft.DeregisterObserver(r.observer)
+	close(r.stopCh)
+	<-r.doneCh
+	r.transport.Close()
+	if cerr := r.bolt.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// mapErr turns Raft's errors into the swarm error a user should see.
+func mapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost),
+		errors.Is(err, raft.ErrLeadershipTransferInProgress), errors.Is(err, raft.ErrRaftShutdown),
+		errors.Is(err, raft.ErrEnqueueTimeout), errors.Is(err, context.DeadlineExceeded):
+		return swarm.ErrNoLeader
+	}
+	return fmt.Errorf("consensus: %w", err)
+}

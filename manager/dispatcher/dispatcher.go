@@ -1,0 +1,170 @@
+package dispatcher
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/shoal-project/shoal/dispatchapi"
+	"github.com/shoal-project/shoal/manager/store"
+	"github.com/shoal-project/shoal/swarm"
+)
+
+// Proposer writes a command through consensus.
+type Proposer interface {
+	Propose(ctx context.Context, cmd *store.Command) error
+}
+
+// Config holds the dispatcher's dependencies.
+type Config struct {
+	Store    *store.Store
+	Proposer Proposer
+	// Managers returns the current managers, for heartbeat responses.
+	Managers func() []dispatchapi.Peer
+	// IsMember reports whether a node is a Raft voter now.
+	IsMember func(swarm.NodeID) bool
+	Logger   *slog.Logger
+}
+
+// Dispatcher tracks node liveness on the leader.
+type Dispatcher struct {
+	cfg    Config
+	beatCh chan beat
+	doneCh chan struct{} // closed when Run returns
+}
+
+type beat struct {
+	id    swarm.NodeID
+	reply chan bool // true if the node was not known to be Ready
+}
+
+// New returns a dispatcher; Run starts it.
+func New(cfg Config) *Dispatcher {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Dispatcher{cfg: cfg, beatCh: make(chan beat), doneCh: make(chan struct{})}
+}
+
+// Run owns the liveness table until ctx ends. A dispatcher runs once (one
+// leadership term); make a new one for the next.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	defer close(d.doneCh)
+	seen := map[swarm.NodeID]time.Time{}
+	start := time.Now()
+	spec := d.spec()
+	tick := time.NewTicker(spec.HeartbeatPeriod / 2)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case b := <-d.beatCh:
+			seen[b.id] = time.Now()
+			b.reply <- d.needsReady(b.id)
+		case <-tick.C:
+			if s := d.spec(); s != spec {
+				spec = s
+				tick.Reset(spec.HeartbeatPeriod / 2)
+			}
+			d.expire(ctx, seen, start, spec)
+		}
+	}
+}
+
+func (d *Dispatcher) spec() swarm.DispatcherSpec {
+	c, err := store.GetCluster(d.cfg.Store.ReadTxn())
+	if err != nil {
+		return swarm.DefaultClusterSpec().Dispatcher
+	}
+	return c.Spec.Dispatcher
+}
+
+func (d *Dispatcher) needsReady(id swarm.NodeID) bool {
+	n, err := store.GetNode(d.cfg.Store.ReadTxn(), id)
+	return err == nil && n.Status.State != swarm.NodeStateReady
+}
+
+// expire marks silent nodes Unknown, then Down. A node never heard from by
+// this leader counts as seen when the leader started.
+func (d *Dispatcher) expire(ctx context.Context, seen map[swarm.NodeID]time.Time, start time.Time, spec swarm.DispatcherSpec) {
+	nodes, err := store.ListNodes(d.cfg.Store.ReadTxn())
+	if err != nil {
+		return
+	}
+	now := time.Now()
+	for _, n := range nodes {
+		last, ok := seen[n.ID]
+		if !ok {
+			last = start
+		}
+		next := nextState(n.Status.State, now.Sub(last), spec)
+		if next == n.Status.State {
+			continue
+		}
+		st := swarm.NodeStatus{State: next, Addr: n.Status.Addr, Message: "heartbeat failure"}
+		if err := d.cfg.Proposer.Propose(ctx, store.NewUpdateNodeStatus(n.ID, st)); err != nil {
+			d.cfg.Logger.Debug("node status write failed", "node", n.ID, "err", err)
+			return
+		}
+		d.cfg.Logger.Info("node liveness changed", "node", n.ID, "state", next)
+	}
+}
+
+// nextState is the liveness rule: silent for two periods is Unknown,
+// silent for the grace period is Down.
+func nextState(cur swarm.NodeState, silent time.Duration, spec swarm.DispatcherSpec) swarm.NodeState {
+	switch {
+	case cur == swarm.NodeStateDown:
+		return cur
+	case silent >= spec.NodeDownGrace:
+		return swarm.NodeStateDown
+	case silent >= 2*spec.HeartbeatPeriod && cur == swarm.NodeStateReady:
+		return swarm.NodeStateUnknown
+	}
+	return cur
+}
+
+// Heartbeat records a node's heartbeat and tells it how to go on. Called
+// from request goroutines.
+func (d *Dispatcher) Heartbeat(ctx context.Context, id swarm.NodeID, req dispatchapi.HeartbeatRequest) (dispatchapi.HeartbeatResponse, error) {
+	n, err := store.GetNode(d.cfg.Store.ReadTxn(), id)
+	if err != nil {
+		return dispatchapi.HeartbeatResponse{}, swarm.Errorf(swarm.ErrPermissionDenied, "node %s is not a member of the swarm", id)
+	}
+	b := beat{id: id, reply: make(chan bool, 1)}
+	select {
+	case d.beatCh <- b:
+	case <-d.doneCh:
+		return dispatchapi.HeartbeatResponse{}, swarm.ErrNoLeader
+	case <-ctx.Done():
+		return dispatchapi.HeartbeatResponse{}, ctx.Err()
+	}
+	var stale bool
+	select {
+	case stale = <-b.reply:
+	case <-ctx.Done():
+		return dispatchapi.HeartbeatResponse{}, ctx.Err()
+	}
+	if stale || n.Status.Addr != req.Addr {
+		st := swarm.NodeStatus{State: swarm.NodeStateReady, Addr: req.Addr}
+		if err := d.cfg.Proposer.Propose(ctx, store.NewUpdateNodeStatus(id, st)); err != nil {
+			return dispatchapi.HeartbeatResponse{}, err
+		}
+	}
+	return dispatchapi.HeartbeatResponse{
+		Period:   d.spec().HeartbeatPeriod,
+		Managers: d.cfg.Managers(),
+		Role:     d.roleFor(n),
+	}, nil
+}
+
+// roleFor is the role the node should hold. A demoted node stays a manager
+// until it has left the Raft membership, so that it never stops its Raft
+// member while still counted in the quorum.
+func (d *Dispatcher) roleFor(n *swarm.Node) swarm.NodeRole {
+	if n.Spec.Role == swarm.RoleManager || d.cfg.IsMember(n.ID) {
+		return swarm.RoleManager
+	}
+	return swarm.RoleWorker
+}

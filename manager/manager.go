@@ -1,0 +1,256 @@
+package manager
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/shoal-project/shoal/ca"
+	"github.com/shoal-project/shoal/clusternet"
+	"github.com/shoal-project/shoal/dispatchapi"
+	"github.com/shoal-project/shoal/manager/consensus"
+	"github.com/shoal-project/shoal/manager/controlapi"
+	"github.com/shoal-project/shoal/manager/dispatcher"
+	"github.com/shoal-project/shoal/manager/store"
+	"github.com/shoal-project/shoal/swarm"
+)
+
+// Config holds a manager's settings and dependencies.
+type Config struct {
+	NodeID swarm.NodeID
+	Addr   string // advertised cluster address
+	Dir    string // Raft state
+	// Bootstrap is set by swarm init only: Raft starts as a one-member
+	// cluster and Initialize writes the first objects.
+	Bootstrap bool
+	Spec      swarm.RaftSpec
+	Mux       *clusternet.Mux
+	Creds     *ca.Credentials
+	// DockerAPI serves Docker API requests forwarded by followers. Its
+	// cluster reads must never forward again.
+	DockerAPI http.Handler
+	Logger    *slog.Logger
+	RaftLog   io.Writer
+}
+
+// Manager is a running manager role.
+type Manager struct {
+	cfg     Config
+	store   *store.Store
+	raft    *consensus.Raft
+	control *controlapi.Server
+	client  *http.Client // RPCs and forwarding to the leader
+	handler http.Handler // the cluster port's RPCs
+	log     *slog.Logger
+
+	mu   sync.Mutex
+	disp *dispatcher.Dispatcher // the current term's; nil when not leader
+
+	cancel context.CancelFunc
+	doneCh chan struct{}
+}
+
+// New opens the Raft state and starts the member and the leadership loop.
+func New(cfg Config) (*Manager, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	st := store.New()
+	r, err := consensus.New(consensus.Config{
+		ID: cfg.NodeID, Addr: cfg.Addr, Dir: cfg.Dir, Bootstrap: cfg.Bootstrap,
+		Spec: cfg.Spec, Logger: cfg.Logger, RaftLogOutput: cfg.RaftLog,
+	}, st, cfg.Mux.RaftLayer(cfg.Creds))
+	if err != nil {
+		return nil, err
+	}
+	m := &Manager{cfg: cfg, store: st, raft: r, client: clusternet.NewHTTPClient(cfg.Creds), log: cfg.Logger, doneCh: make(chan struct{})}
+	m.control = controlapi.New(controlapi.Config{
+		Store: st, Proposer: r, Raft: raftView{r}, Logger: cfg.Logger,
+		NewToken: func(c *swarm.Cluster) (string, error) { return newToken(c) },
+	})
+	m.handler = m.routes()
+	ctx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	go m.run(ctx)
+	return m, nil
+}
+
+// Stop ends the leader components and the Raft member, and waits.
+func (m *Manager) Stop() {
+	m.cancel()
+	<-m.doneCh
+	if err := m.raft.Shutdown(); err != nil {
+		m.log.Warn("raft shutdown", "err", err)
+	}
+	m.client.CloseIdleConnections()
+}
+
+// Store is the manager's replica of the cluster state (possibly behind the
+// leader's). Read only.
+func (m *Manager) Store() *store.Store { return m.store }
+
+// IsLeader reports whether this manager leads now.
+func (m *Manager) IsLeader() bool { return m.raft.IsLeader() }
+
+// Leader returns the leader's ID and address, or empty values.
+func (m *Manager) Leader() (swarm.NodeID, string) { return m.raft.Leader() }
+
+// Control returns the control API if this manager is the leader.
+func (m *Manager) Control() (*controlapi.Server, bool) {
+	return m.control, m.raft.IsLeader()
+}
+
+// Managers lists the Raft voters as peers.
+func (m *Manager) Managers() []dispatchapi.Peer {
+	members, err := m.raft.Members()
+	if err != nil {
+		return nil
+	}
+	out := make([]dispatchapi.Peer, 0, len(members))
+	for _, x := range members {
+		out = append(out, dispatchapi.Peer{NodeID: x.ID, Addr: x.Addr})
+	}
+	return out
+}
+
+// run is the leadership loop: it starts the leader components when this
+// member becomes leader and stops them when it stops being one.
+func (m *Manager) run(ctx context.Context) {
+	defer close(m.doneCh)
+	var term *leaderTerm
+	check := time.NewTicker(time.Second)
+	defer check.Stop()
+	for {
+		if lead := m.raft.IsLeader(); lead && term == nil {
+			term = m.startTerm(ctx)
+		} else if !lead && term != nil {
+			term.stop()
+			term = nil
+			m.setDispatcher(nil)
+		}
+		select {
+		case <-ctx.Done():
+			if term != nil {
+				term.stop()
+				m.setDispatcher(nil)
+			}
+			return
+		case <-m.raft.Changes():
+		case <-check.C:
+		}
+	}
+}
+
+// leaderTerm is the set of components running while this member leads.
+type leaderTerm struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func (t *leaderTerm) stop() {
+	t.cancel()
+	t.wg.Wait()
+}
+
+func (m *Manager) startTerm(parent context.Context) *leaderTerm {
+	ctx, cancel := context.WithCancel(parent)
+	t := &leaderTerm{cancel: cancel}
+	d := dispatcher.New(dispatcher.Config{
+		Store: m.store, Proposer: m.raft, Managers: m.Managers, IsMember: m.isMember, Logger: m.log,
+	})
+	m.setDispatcher(d)
+	roles := &roleReconciler{m: m}
+	t.wg.Add(2)
+	go func() { defer t.wg.Done(); d.Run(ctx) }()
+	go func() { defer t.wg.Done(); roles.run(ctx) }()
+	m.log.Info("became leader", "node", m.cfg.NodeID)
+	return t
+}
+
+func (m *Manager) setDispatcher(d *dispatcher.Dispatcher) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.disp = d
+}
+
+func (m *Manager) dispatcher() *dispatcher.Dispatcher {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.disp
+}
+
+func (m *Manager) isMember(id swarm.NodeID) bool {
+	members, err := m.raft.Members()
+	if err != nil {
+		return false
+	}
+	for _, x := range members {
+		if x.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Initialize writes the first objects of a new swarm once this member has
+// elected itself. Called once, by swarm init.
+func (m *Manager) Initialize(ctx context.Context, c *swarm.Cluster, self *swarm.Node) error {
+	for !m.raft.IsLeader() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-m.raft.Changes():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	for _, cmd := range []*store.Command{
+		store.NewCreateCluster(c),
+		store.NewCreateNode(self),
+		store.NewSetNodeManager(self.ID, &swarm.ManagerInfo{Addr: m.cfg.Addr}),
+	} {
+		if err := m.raft.Propose(ctx, cmd); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// UpdateRaftSpec applies changed Raft settings to this member.
+func (m *Manager) UpdateRaftSpec(spec swarm.RaftSpec) error { return m.raft.UpdateSpec(spec) }
+
+// raftView adapts consensus to the control API's Raft interface.
+type raftView struct{ r *consensus.Raft }
+
+func (v raftView) VerifyLeader(ctx context.Context) error { return v.r.VerifyLeader(ctx) }
+
+func (v raftView) Members() ([]controlapi.Member, error) {
+	list, err := v.r.Members()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]controlapi.Member, len(list))
+	for i, x := range list {
+		out[i] = controlapi.Member{ID: x.ID, Addr: x.Addr, Leader: x.Leader, Reachability: x.Reachability}
+	}
+	return out, nil
+}
+
+func newToken(c *swarm.Cluster) (string, error) {
+	root, err := ca.ParseRootCA(c.RootCA.CertPEM, nil)
+	if err != nil {
+		return "", err
+	}
+	return ca.NewJoinToken(root), nil
+}
+
+// Members lists the Raft voters with their health as this member sees it.
+func (m *Manager) Members() []consensus.Member {
+	list, err := m.raft.Members()
+	if err != nil {
+		return nil
+	}
+	return list
+}

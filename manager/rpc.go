@@ -1,0 +1,348 @@
+package manager
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+
+	"github.com/shoal-project/shoal/ca"
+	"github.com/shoal-project/shoal/dispatchapi"
+	"github.com/shoal-project/shoal/manager/store"
+	"github.com/shoal-project/shoal/swarm"
+)
+
+// Handler serves the RPCs of the cluster port. Leader-only RPCs that reach
+// a follower are forwarded to the leader.
+func (m *Manager) Handler() http.Handler { return m.handler }
+
+func (m *Manager) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+dispatchapi.PathJoin, m.leaderOnly(m.rpcJoin))
+	mux.HandleFunc("POST "+dispatchapi.PathHeartbeat, m.leaderOnly(m.rpcHeartbeat))
+	mux.HandleFunc("POST "+dispatchapi.PathRenew, m.leaderOnly(m.rpcRenew))
+	mux.HandleFunc("POST "+dispatchapi.PathRaftJoin, m.leaderOnly(m.rpcRaftJoin))
+	mux.HandleFunc("POST "+dispatchapi.PathRaftLeave, m.leaderOnly(m.rpcRaftLeave))
+	if m.cfg.DockerAPI != nil {
+		mux.Handle(dispatchapi.PathDocker+"/", m.fromManager(http.StripPrefix(dispatchapi.PathDocker, m.cfg.DockerAPI)))
+	}
+	return mux
+}
+
+// caller returns the identity of the node behind a request: the peer's
+// certificate, or, when a manager forwarded the request, the node it names.
+func (m *Manager) caller(r *http.Request) (ca.Identity, error) {
+	if r.TLS == nil {
+		return ca.Identity{}, ca.ErrNoPeerCertificate
+	}
+	id, err := ca.PeerIdentity(*r.TLS)
+	if err != nil {
+		return ca.Identity{}, err
+	}
+	if fwd := r.Header.Get(dispatchapi.HeaderForwardedNode); fwd != "" && id.Role == swarm.RoleManager {
+		n, err := store.GetNode(m.store.ReadTxn(), swarm.NodeID(fwd))
+		if err != nil {
+			return ca.Identity{}, swarm.Errorf(swarm.ErrPermissionDenied, "node %s is not a member of the swarm", fwd)
+		}
+		id = ca.Identity{NodeID: n.ID, Role: n.Spec.Role, ClusterID: id.ClusterID}
+	}
+	if c, err := store.GetCluster(m.store.ReadTxn()); err == nil && c.IsRemoved(id.NodeID) {
+		return ca.Identity{}, swarm.Errorf(swarm.ErrPermissionDenied, "node %s was removed from the swarm", id.NodeID)
+	}
+	return id, nil
+}
+
+// leaderOnly serves h on the leader and forwards to the leader elsewhere.
+func (m *Manager) leaderOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if m.raft.IsLeader() {
+			h(w, r)
+			return
+		}
+		_, addr := m.raft.Leader()
+		if addr == "" {
+			writeErr(w, swarm.ErrNoLeader)
+			return
+		}
+		fwd := ""
+		if r.TLS != nil {
+			if id, err := m.caller(r); err == nil {
+				fwd = string(id.NodeID)
+			}
+		}
+		m.proxy(addr, "", fwd).ServeHTTP(w, r)
+	}
+}
+
+// fromManager lets only managers' forwarded requests through.
+func (m *Manager) fromManager(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := m.caller(r)
+		if err == nil && id.Role != swarm.RoleManager {
+			err = swarm.Errorf(swarm.ErrPermissionDenied, "only managers may forward requests")
+		}
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// proxy forwards a request to addr, under prefix, naming the original
+// caller. A leader that cannot be reached means there is no usable leader.
+func (m *Manager) proxy(addr, prefix, forwardedFor string) http.Handler {
+	target := &url.URL{Scheme: "https", Host: addr}
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.URL.Path = prefix + pr.In.URL.Path
+			pr.Out.URL.RawPath = ""
+			pr.Out.Header.Del(dispatchapi.HeaderForwardedNode)
+			if forwardedFor != "" {
+				pr.Out.Header.Set(dispatchapi.HeaderForwardedNode, forwardedFor)
+			}
+		},
+		Transport:     m.client.Transport,
+		FlushInterval: -1,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			m.log.Debug("forward to leader failed", "leader", addr, "err", err)
+			writeAPIErr(w, swarm.ErrNoLeader)
+		},
+	}
+}
+
+// ForwardDocker returns a handler that sends a Docker API request to the
+// leader, or an error if there is none.
+func (m *Manager) ForwardDocker() (http.Handler, error) {
+	_, addr := m.raft.Leader()
+	if addr == "" {
+		return nil, swarm.ErrNoLeader
+	}
+	return m.proxy(addr, dispatchapi.PathDocker, ""), nil
+}
+
+func decode(r *http.Request, v any) error {
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		return swarm.Errorf(swarm.ErrInvalidArgument, "malformed request: %v", err)
+	}
+	return nil
+}
+
+func reply(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeErr answers an RPC with its error class.
+func writeErr(w http.ResponseWriter, err error) {
+	e := dispatchapi.ErrorOf(err)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.StatusCode())
+	_ = json.NewEncoder(w).Encode(e)
+}
+
+// writeAPIErr answers a forwarded Docker API request in Docker's format.
+func writeAPIErr(w http.ResponseWriter, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(dispatchapi.ErrorOf(err).StatusCode())
+	_ = json.NewEncoder(w).Encode(map[string]string{"message": err.Error()})
+}
+
+func (m *Manager) rpcJoin(w http.ResponseWriter, r *http.Request) {
+	var req dispatchapi.JoinRequest
+	if err := decode(r, &req); err != nil {
+		writeErr(w, err)
+		return
+	}
+	resp, err := m.join(r.Context(), req)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	reply(w, resp)
+}
+
+func (m *Manager) join(ctx context.Context, req dispatchapi.JoinRequest) (*dispatchapi.JoinResponse, error) {
+	c, err := store.GetCluster(m.store.ReadTxn())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ca.ParseJoinToken(req.Token); err != nil {
+		return nil, err
+	}
+	role, err := ca.RoleForToken(c.JoinTokens, req.Token)
+	if err != nil {
+		return nil, err
+	}
+	root, err := ca.ParseRootCA(c.RootCA.CertPEM, c.RootCA.KeyPEM)
+	if err != nil {
+		return nil, err
+	}
+	id := swarm.NodeID(swarm.NewID())
+	cert, err := root.Sign(req.CSR, id, role, c.ID, c.Spec.CA.NodeCertExpiry)
+	if err != nil {
+		return nil, err
+	}
+	avail := req.Availability
+	if avail == "" {
+		avail = swarm.AvailabilityActive
+	}
+	n := &swarm.Node{
+		ID:          id,
+		Spec:        swarm.NodeSpec{Role: role, Availability: avail},
+		Description: req.Description,
+		Status:      swarm.NodeStatus{State: swarm.NodeStateUnknown, Addr: hostOf(req.Addr)},
+	}
+	if err := n.Spec.Validate(); err != nil {
+		return nil, err
+	}
+	if err := m.raft.Propose(ctx, store.NewCreateNode(n)); err != nil {
+		return nil, err
+	}
+	m.log.Info("node joined", "node", id, "role", role, "hostname", req.Description.Hostname)
+	return &dispatchapi.JoinResponse{
+		NodeID: id, ClusterID: c.ID, Role: role, CertPEM: cert, RootPEM: c.RootCA.CertPEM, Managers: m.Managers(),
+	}, nil
+}
+
+func hostOf(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
+}
+
+func (m *Manager) rpcHeartbeat(w http.ResponseWriter, r *http.Request) {
+	id, err := m.caller(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	var req dispatchapi.HeartbeatRequest
+	if err := decode(r, &req); err != nil {
+		writeErr(w, err)
+		return
+	}
+	d := m.dispatcher()
+	if d == nil {
+		writeErr(w, swarm.ErrNoLeader)
+		return
+	}
+	resp, err := d.Heartbeat(r.Context(), id.NodeID, req)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	reply(w, resp)
+}
+
+func (m *Manager) rpcRenew(w http.ResponseWriter, r *http.Request) {
+	id, err := m.caller(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	var req dispatchapi.RenewRequest
+	if err := decode(r, &req); err != nil {
+		writeErr(w, err)
+		return
+	}
+	resp, err := m.renew(id.NodeID, req)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	reply(w, resp)
+}
+
+func (m *Manager) renew(id swarm.NodeID, req dispatchapi.RenewRequest) (*dispatchapi.RenewResponse, error) {
+	tx := m.store.ReadTxn()
+	c, err := store.GetCluster(tx)
+	if err != nil {
+		return nil, err
+	}
+	n, err := store.GetNode(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	role := swarm.RoleWorker
+	if n.Spec.Role == swarm.RoleManager || m.isMember(id) {
+		role = swarm.RoleManager
+	}
+	root, err := ca.ParseRootCA(c.RootCA.CertPEM, c.RootCA.KeyPEM)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := root.Sign(req.CSR, id, role, c.ID, c.Spec.CA.NodeCertExpiry)
+	if err != nil {
+		return nil, err
+	}
+	return &dispatchapi.RenewResponse{CertPEM: cert, Role: role}, nil
+}
+
+func (m *Manager) rpcRaftJoin(w http.ResponseWriter, r *http.Request) {
+	id, err := m.caller(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	var req dispatchapi.RaftJoinRequest
+	if err := decode(r, &req); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if err := m.raftJoin(r.Context(), id, req.Addr); err != nil {
+		writeErr(w, err)
+		return
+	}
+	reply(w, struct{}{})
+}
+
+func (m *Manager) raftJoin(ctx context.Context, id ca.Identity, addr string) error {
+	n, err := store.GetNode(m.store.ReadTxn(), id.NodeID)
+	if err != nil {
+		return err
+	}
+	if id.Role != swarm.RoleManager || n.Spec.Role != swarm.RoleManager {
+		return swarm.Errorf(swarm.ErrPermissionDenied, "node %s is not a manager", id.NodeID)
+	}
+	if addr == "" {
+		return swarm.Errorf(swarm.ErrInvalidArgument, "raft join needs the node's cluster address")
+	}
+	if err := m.raft.AddVoter(ctx, id.NodeID, addr); err != nil {
+		return err
+	}
+	m.log.Info("manager added to raft", "node", id.NodeID, "addr", addr)
+	return m.raft.Propose(ctx, store.NewSetNodeManager(id.NodeID, &swarm.ManagerInfo{Addr: addr}))
+}
+
+func (m *Manager) rpcRaftLeave(w http.ResponseWriter, r *http.Request) {
+	id, err := m.caller(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if id.NodeID == m.cfg.NodeID {
+		// The leader cannot remove itself cleanly: hand leadership over,
+		// and let the caller retry with the new leader.
+		if err := m.raft.TransferLeadership(r.Context()); err != nil {
+			writeErr(w, err)
+			return
+		}
+		writeErr(w, swarm.ErrNoLeader)
+		return
+	}
+	if err := m.raft.RemoveServer(r.Context(), id.NodeID); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if err := m.raft.Propose(r.Context(), store.NewSetNodeManager(id.NodeID, nil)); err != nil && !errors.Is(err, swarm.ErrNotFound) {
+		writeErr(w, err)
+		return
+	}
+	reply(w, struct{}{})
+}

@@ -1,0 +1,84 @@
+package node
+
+import (
+	"bufio"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/shoal-project/shoal/swarm"
+)
+
+// describe reports what this machine is, for the node's description.
+func describe(name, version string) swarm.NodeDescription {
+	return swarm.NodeDescription{
+		Hostname:      name,
+		OS:            runtime.GOOS,
+		Architecture:  machine(),
+		NanoCPUs:      int64(runtime.NumCPU()) * 1e9,
+		MemoryBytes:   memTotal(),
+		EngineVersion: version,
+	}
+}
+
+// machine is the kernel's name for the CPU architecture (uname -m).
+func machine() string {
+	var u syscall.Utsname
+	if err := syscall.Uname(&u); err != nil {
+		return runtime.GOARCH
+	}
+	return charsToString(u.Machine[:])
+}
+
+func kernelVersion() string {
+	var u syscall.Utsname
+	if err := syscall.Uname(&u); err != nil {
+		return ""
+	}
+	return charsToString(u.Release[:])
+}
+
+func charsToString(cs []int8) string {
+	b := make([]byte, 0, len(cs))
+	for _, c := range cs {
+		if c == 0 {
+			break
+		}
+		b = append(b, byte(c))
+	}
+	return string(b)
+}
+
+func memTotal() int64 {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 2 && fields[0] == "MemTotal:" {
+			kb, _ := strconv.ParseInt(fields[1], 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+func osName() string {
+	f, err := os.Open("/etc/os-release")
+	if err != nil {
+		return runtime.GOOS
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "PRETTY_NAME="); ok {
+			return strings.Trim(v, `"`)
+		}
+	}
+	return runtime.GOOS
+}
