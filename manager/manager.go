@@ -47,7 +47,7 @@ type Manager struct {
 	log     *slog.Logger
 
 	mu   sync.Mutex
-	disp *dispatcher.Dispatcher // the current term's; nil when not leader
+	disp *dispatcher.Dispatcher // the current term's; nil when not leader or not ready
 
 	cancel context.CancelFunc
 	doneCh chan struct{}
@@ -98,9 +98,10 @@ func (m *Manager) IsLeader() bool { return m.raft.IsLeader() }
 // Leader returns the leader's ID and address, or empty values.
 func (m *Manager) Leader() (swarm.NodeID, string) { return m.raft.Leader() }
 
-// Control returns the control API if this manager is the leader.
+// Control returns the control API if this manager is the leader and its
+// store has caught up with everything committed before its term.
 func (m *Manager) Control() (*controlapi.Server, bool) {
-	return m.control, m.raft.IsLeader()
+	return m.control, m.raft.IsLeader() && m.dispatcher() != nil
 }
 
 // Managers lists the Raft voters as peers.
@@ -155,18 +156,39 @@ func (t *leaderTerm) stop() {
 	t.wg.Wait()
 }
 
+// startTerm starts the leader components. They start only once the store
+// holds every entry committed before this term (a Raft barrier): a leader
+// that just restarted has not replayed its log yet, and acting on that empty
+// state would undo the cluster.
 func (m *Manager) startTerm(parent context.Context) *leaderTerm {
 	ctx, cancel := context.WithCancel(parent)
 	t := &leaderTerm{cancel: cancel}
-	d := dispatcher.New(dispatcher.Config{
-		Store: m.store, Proposer: m.raft, Managers: m.Managers, IsMember: m.isMember, Logger: m.log,
-	})
-	m.setDispatcher(d)
-	roles := &roleReconciler{m: m}
-	t.wg.Add(2)
-	go func() { defer t.wg.Done(); d.Run(ctx) }()
-	go func() { defer t.wg.Done(); roles.run(ctx) }()
-	m.log.Info("became leader", "node", m.cfg.NodeID)
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		for ctx.Err() == nil {
+			err := m.raft.Barrier(ctx)
+			if err == nil {
+				break
+			}
+			m.log.Debug("leader barrier failed", "err", err)
+			if !m.raft.IsLeader() {
+				return
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		d := dispatcher.New(dispatcher.Config{
+			Store: m.store, Proposer: m.raft, Managers: m.Managers, IsMember: m.isMember, Logger: m.log,
+		})
+		m.setDispatcher(d)
+		roles := &roleReconciler{m: m}
+		t.wg.Add(1)
+		go func() { defer t.wg.Done(); roles.run(ctx) }()
+		m.log.Info("became leader", "node", m.cfg.NodeID)
+		d.Run(ctx)
+	}()
 	return t
 }
 

@@ -41,7 +41,10 @@ func (r *roleReconciler) reconcile(ctx context.Context) {
 	tx := r.m.store.ReadTxn()
 	for _, mem := range members {
 		n, err := store.GetNode(tx, mem.ID)
-		if err == nil && n.Spec.Role == swarm.RoleManager {
+		if err != nil || n.Spec.Role == swarm.RoleManager {
+			// A member without a node object is left alone: nodes are
+			// removed only after demotion, so this is a replica catching
+			// up, never a reason to shrink the quorum.
 			continue
 		}
 		if mem.ID == r.m.cfg.NodeID {
@@ -56,10 +59,8 @@ func (r *roleReconciler) reconcile(ctx context.Context) {
 			r.m.log.Warn("raft removal failed", "node", mem.ID, "err", err)
 			return
 		}
-		if n != nil {
-			if err := r.m.raft.Propose(ctx, store.NewSetNodeManager(mem.ID, nil)); err != nil {
-				return
-			}
+		if err := r.m.raft.Propose(ctx, store.NewSetNodeManager(mem.ID, nil)); err != nil {
+			return
 		}
 	}
 	r.clearStale(ctx, tx, members)

@@ -59,6 +59,10 @@ func (m *Manager) caller(r *http.Request) (ca.Identity, error) {
 func (m *Manager) leaderOnly(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if m.raft.IsLeader() {
+			if m.dispatcher() == nil { // leader, but its store is not caught up yet
+				writeErr(w, swarm.ErrNoLeader)
+				return
+			}
 			h(w, r)
 			return
 		}
@@ -122,7 +126,14 @@ func (m *Manager) ForwardDocker() (http.Handler, error) {
 	if addr == "" {
 		return nil, swarm.ErrNoLeader
 	}
-	return m.proxy(addr, dispatchapi.PathDocker, ""), nil
+	p := m.proxy(addr, dispatchapi.PathDocker, "")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The leader's answer carries its own copies of these.
+		for _, h := range []string{"Server", "Api-Version", "Ostype", "Docker-Experimental"} {
+			w.Header().Del(h)
+		}
+		p.ServeHTTP(w, r)
+	}), nil
 }
 
 func decode(r *http.Request, v any) error {

@@ -1,0 +1,145 @@
+package apiserver
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/moby/moby/api/types/common"
+	"github.com/shoal-project/shoal/swarm"
+)
+
+// errPageNotFound answers unknown routes, in moby's words.
+var errPageNotFound = swarm.Errorf(swarm.ErrNotFound, "page not found")
+
+// statusCoder lets an error that crossed a process boundary (e.g. from a
+// forwarded request) carry its own HTTP status.
+type statusCoder interface{ StatusCode() int }
+
+// statusFromError is the one place where an error becomes an HTTP status.
+// It follows moby's mapping of gRPC codes (api/server/httpstatus):
+// InvalidArgument and FailedPrecondition are 400, NotFound 404,
+// AlreadyExists 409, PermissionDenied 403, Unavailable 503. swarmkit returns
+// "update out of sequence" as an unclassified gRPC error, which moby answers
+// with 500; shoal does the same so that clients see what they see with Docker.
+func statusFromError(err error) int {
+	var sc statusCoder
+	switch {
+	case errors.As(err, &sc):
+		return sc.StatusCode()
+	case errors.Is(err, swarm.ErrInvalidArgument), errors.Is(err, swarm.ErrFailedPrecondition):
+		return http.StatusBadRequest
+	case errors.Is(err, swarm.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, swarm.ErrAlreadyExists):
+		return http.StatusConflict
+	case errors.Is(err, swarm.ErrPermissionDenied):
+		return http.StatusForbidden
+	case errors.Is(err, swarm.ErrUnavailable):
+		return http.StatusServiceUnavailable
+	default: // including swarm.ErrOutOfSequence, as in moby
+		return http.StatusInternalServerError
+	}
+}
+
+// writeError answers {"message": err.Error()} with the status of err's class.
+// The docker CLI shows the message only if Content-Type is exactly
+// application/json, which writeJSON sets.
+func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := statusFromError(err)
+	if code == http.StatusInternalServerError {
+		s.log.Error("api request failed", slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Any("err", err))
+	}
+	if werr := writeJSON(w, code, common.ErrorResponse{Message: err.Error()}); werr != nil {
+		s.log.Debug("write error response", slog.Any("err", werr))
+	}
+}
+
+// writeJSON writes v as JSON followed by a newline, with
+// Content-Type: application/json and HTML characters unescaped, as moby does.
+func writeJSON(w http.ResponseWriter, code int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// readJSON decodes a JSON request body into out with moby's rules and
+// wording: an empty body leaves out as it is; a body needs
+// Content-Type: application/json; malformed JSON is an invalid argument.
+func readJSON(r *http.Request, out any) error {
+	if err := checkJSONContentType(r); err != nil {
+		return err
+	}
+	if r.Body == nil || r.ContentLength == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(out); err != nil {
+		if errors.Is(err, io.EOF) {
+			return swarm.Errorf(swarm.ErrInvalidArgument, "invalid JSON: got EOF while reading request body")
+		}
+		return swarm.Errorf(swarm.ErrInvalidArgument, "invalid JSON: %w", err)
+	}
+	if dec.More() {
+		return swarm.Errorf(swarm.ErrInvalidArgument, "unexpected content after JSON")
+	}
+	return nil
+}
+
+func checkJSONContentType(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" && (r.Body == nil || r.ContentLength == 0) {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return swarm.Errorf(swarm.ErrInvalidArgument, "malformed Content-Type header (%s): %w", ct, err)
+	}
+	if mt != "application/json" {
+		return swarm.Errorf(swarm.ErrInvalidArgument, "unsupported Content-Type header (%s): must be 'application/json'", ct)
+	}
+	return nil
+}
+
+// versionParam reads the required ?version= of an update, in moby's words:
+// "invalid node version 'x': ...".
+func versionParam(r *http.Request, object string) (uint64, error) {
+	raw := r.URL.Query().Get("version")
+	v, err := strconv.ParseUint(raw, 10, 64)
+	if err != nil {
+		return 0, swarm.Errorf(swarm.ErrInvalidArgument, "invalid %s version '%s': %w", object, raw, err)
+	}
+	return v, nil
+}
+
+// boolParam reads an optional strict boolean (true/false/1/0...); absent is
+// false.
+func boolParam(r *http.Request, name string) (bool, error) {
+	raw := r.URL.Query().Get(name)
+	if raw == "" {
+		return false, nil
+	}
+	v, err := strconv.ParseBool(raw)
+	if err != nil {
+		return false, swarm.Errorf(swarm.ErrInvalidArgument, "invalid value for %s: %s", name, raw)
+	}
+	return v, nil
+}
+
+// flagParam reads a lenient boolean the way moby does for force=: anything
+// but "", 0, no, false and none is true.
+func flagParam(r *http.Request, name string) bool {
+	switch strings.ToLower(strings.TrimSpace(r.URL.Query().Get(name))) {
+	case "", "0", "no", "false", "none":
+		return false
+	}
+	return true
+}
