@@ -1,0 +1,133 @@
+package dispatcher
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/shoal-project/shoal/dispatchapi"
+	"github.com/shoal-project/shoal/manager/store"
+	"github.com/shoal-project/shoal/manager/storetest"
+	"github.com/shoal-project/shoal/swarm"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func setup(t *testing.T) (*storetest.Proposer, *Dispatcher) {
+	t.Helper()
+	p := storetest.NewProposer()
+	ctx := context.Background()
+	must(t, p.Propose(ctx, store.NewCreateCluster(&swarm.Cluster{ID: "c", Spec: swarm.DefaultClusterSpec()})))
+	for _, id := range []swarm.NodeID{"m1", "w1"} {
+		role := swarm.RoleWorker
+		if id == "m1" {
+			role = swarm.RoleManager
+		}
+		n := &swarm.Node{ID: id, Spec: swarm.NodeSpec{Role: role, Availability: swarm.AvailabilityActive},
+			Status: swarm.NodeStatus{State: swarm.NodeStateReady}}
+		must(t, p.Propose(ctx, store.NewCreateNode(n)))
+	}
+	d := New(Config{
+		Store: p.Store, Proposer: p,
+		Managers: func() []dispatchapi.Peer { return []dispatchapi.Peer{{NodeID: "m1", Addr: "10.0.0.1:2377"}} },
+		IsMember: func(id swarm.NodeID) bool { return id == "m1" },
+	})
+	return p, d
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func state(t *testing.T, st *store.Store, id swarm.NodeID) swarm.NodeState {
+	t.Helper()
+	n, err := store.GetNode(st.ReadTxn(), id)
+	must(t, err)
+	return n.Status.State
+}
+
+// A node that stops heartbeating becomes Unknown after two periods and Down
+// after the grace period; one that keeps heartbeating stays Ready.
+func TestSilentNodeGoesUnknownThenDown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, d := setup(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); d.Run(ctx) }()
+		spec := swarm.DefaultClusterSpec().Dispatcher
+
+		beat := func() {
+			resp, err := d.Heartbeat(ctx, "m1", dispatchapi.HeartbeatRequest{Addr: "10.0.0.1"})
+			must(t, err)
+			if resp.Period != spec.HeartbeatPeriod || resp.Role != swarm.RoleManager || len(resp.Managers) != 1 {
+				t.Fatalf("heartbeat response %+v", resp)
+			}
+		}
+		var sawUnknown bool
+		for elapsed := time.Duration(0); elapsed < spec.NodeDownGrace+spec.HeartbeatPeriod; elapsed += spec.HeartbeatPeriod / 2 {
+			beat()
+			time.Sleep(spec.HeartbeatPeriod / 2)
+			synctest.Wait()
+			if state(t, p.Store, "w1") == swarm.NodeStateUnknown {
+				sawUnknown = true
+			}
+		}
+		if !sawUnknown {
+			t.Error("silent worker never shown Unknown before Down")
+		}
+		if got := state(t, p.Store, "w1"); got != swarm.NodeStateDown {
+			t.Errorf("silent worker is %s, want down", got)
+		}
+		if got := state(t, p.Store, "m1"); got != swarm.NodeStateReady {
+			t.Errorf("heartbeating manager is %s, want ready", got)
+		}
+		cancel()
+		<-done
+	})
+}
+
+// A heartbeat from a Down node makes it Ready again, and a demoted node
+// keeps the manager role while it is still a Raft member.
+func TestHeartbeatRevivesAndKeepsMemberAManager(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, d := setup(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); d.Run(ctx) }()
+		must(t, p.Propose(ctx, store.NewUpdateNodeStatus("w1", swarm.NodeStatus{State: swarm.NodeStateDown})))
+		resp, err := d.Heartbeat(ctx, "w1", dispatchapi.HeartbeatRequest{Addr: "10.0.0.2"})
+		must(t, err)
+		if resp.Role != swarm.RoleWorker {
+			t.Errorf("worker told role %s", resp.Role)
+		}
+		n, _ := store.GetNode(p.Store.ReadTxn(), "w1")
+		if n.Status.State != swarm.NodeStateReady || n.Status.Addr != "10.0.0.2" {
+			t.Errorf("after heartbeat: %+v", n.Status)
+		}
+		// Demote m1 in the spec: while still a member it must stay a manager.
+		must(t, p.Propose(ctx, store.NewUpdateNodeSpec("m1", swarm.NodeSpec{Role: swarm.RoleWorker, Availability: swarm.AvailabilityActive}, 0)))
+		resp, err = d.Heartbeat(ctx, "m1", dispatchapi.HeartbeatRequest{Addr: "10.0.0.1"})
+		must(t, err)
+		if resp.Role != swarm.RoleManager {
+			t.Errorf("demoted raft member told role %s before leaving raft", resp.Role)
+		}
+		cancel()
+		<-done
+		if _, err := d.Heartbeat(context.Background(), "w1", dispatchapi.HeartbeatRequest{}); err == nil {
+			t.Error("heartbeat to a stopped dispatcher succeeded")
+		}
+	})
+}
+
+func TestUnknownNodeIsRefused(t *testing.T) {
+	_, d := setup(t)
+	_, err := d.Heartbeat(context.Background(), "ghost", dispatchapi.HeartbeatRequest{})
+	if err == nil {
+		t.Fatal("heartbeat from an unknown node accepted")
+	}
+}
