@@ -13,6 +13,7 @@ import (
 var version = "0.1.0-dev"
 
 func main() {
+	cli.Version = version
 	root := cli.NewRootCommand()
 	root.AddCommand(newDaemonCommand())
 	os.Exit(cli.Execute(root))
