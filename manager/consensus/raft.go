@@ -97,6 +97,7 @@ func applySpec(rc *raft.Config, spec swarm.RaftSpec) {
 	rc.LeaderLeaseTimeout = timeout / 2
 	rc.CommitTimeout = 20 * time.Millisecond
 	rc.SnapshotThreshold = spec.SnapshotInterval
+	rc.SnapshotInterval = 30 * time.Second // how often the threshold is checked
 	rc.TrailingLogs = spec.LogEntriesForSlowFollowers
 }
 

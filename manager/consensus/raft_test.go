@@ -197,3 +197,36 @@ func TestWorkerCertificateCannotJoinRaft(t *testing.T) {
 		}
 	}
 }
+
+// A member restarted after a snapshot rebuilds its store from the snapshot
+// plus the log after it.
+func TestRestartFromSnapshot(t *testing.T) {
+	root := catest.NewCA(t)
+	m := &member{id: "m1", dir: t.TempDir(), creds: catest.NewNodeWithID(t, root, "m1", swarm.RoleManager)}
+	startMember(t, m, "127.0.0.1:0", true)
+	defer m.stop()
+	waitFor(t, "leader", m.r.IsLeader)
+	ctx := context.Background()
+	for i := 0; i < 5; i++ {
+		if err := propose(ctx, m, swarm.NodeID(fmt.Sprintf("before%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.r.raft.Snapshot().Error(); err != nil {
+		t.Fatal(err)
+	}
+	if err := propose(ctx, m, "after"); err != nil {
+		t.Fatal(err)
+	}
+	addr := m.mux.Addr().String()
+	m.stop()
+	startMember(t, m, addr, true) // bootstrap is a no-op on existing state
+	waitFor(t, "leader after restart", m.r.IsLeader)
+	if err := m.r.Barrier(ctx); err != nil {
+		t.Fatal(err)
+	}
+	nodes, _ := store.ListNodes(m.st.ReadTxn())
+	if len(nodes) != 6 {
+		t.Fatalf("after restart: %d nodes, want 6", len(nodes))
+	}
+}
