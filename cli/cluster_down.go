@@ -56,20 +56,13 @@ func newClusterNodeCommand(dir *string, verb, short string, sig syscall.Signal) 
 		Short: short,
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := loadPlayground(*dir)
-			if err != nil {
-				return err
-			}
-			n, err := p.node(args[0])
-			if err != nil {
-				return err
-			}
-			if !n.alive() {
-				return fmt.Errorf("node %s is not running", n.Name)
-			}
-			stopPlayNode(cmd.Context(), n, sig)
-			fmt.Fprintln(cmd.OutOrStdout(), n.Name)
-			return nil
+			return withPlayNode(cmd, *dir, args[0], func(p *playground, n *playNode) error {
+				if !n.alive() {
+					return fmt.Errorf("node %s is not running", n.Name)
+				}
+				stopPlayNode(cmd.Context(), n, sig)
+				return nil
+			})
 		},
 	}
 }
@@ -80,25 +73,15 @@ func newClusterStartCommand(dir *string) *cobra.Command {
 		Short: "Start a stopped or killed node again, with its data intact",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := loadPlayground(*dir)
-			if err != nil {
-				return err
-			}
-			n, err := p.node(args[0])
-			if err != nil {
-				return err
-			}
-			if n.alive() {
-				return fmt.Errorf("node %s is already running", n.Name)
-			}
-			if err := startPlayNode(cmd.Context(), p, n); err != nil {
-				return err
-			}
-			if err := p.save(); err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), n.Name)
-			return nil
+			return withPlayNode(cmd, *dir, args[0], func(p *playground, n *playNode) error {
+				if n.alive() {
+					return fmt.Errorf("node %s is already running", n.Name)
+				}
+				if err := startPlayNode(cmd.Context(), p, n); err != nil {
+					return err
+				}
+				return p.save()
+			})
 		},
 	}
 }
@@ -133,4 +116,21 @@ func printPlayground(out io.Writer, p *playground) {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", n.Name, n.Addr, role, state, n.host(p))
 	}
 	w.Flush()
+}
+
+// withPlayNode runs fn on one node of the local cluster and prints its name.
+func withPlayNode(cmd *cobra.Command, dir, name string, fn func(*playground, *playNode) error) error {
+	p, err := loadPlayground(dir)
+	if err != nil {
+		return err
+	}
+	n, err := p.node(name)
+	if err != nil {
+		return err
+	}
+	if err := fn(p, n); err != nil {
+		return err
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), n.Name)
+	return nil
 }
