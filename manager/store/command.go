@@ -22,6 +22,14 @@ const (
 	OpSetNodeManager
 	OpRemoveNode
 	OpUpdateNodeDescription
+	OpCreateService
+	OpUpdateService
+	OpRemoveService
+	OpCreateTasks
+	OpAssignTasks
+	OpSetTasksDesired
+	OpUpdateTaskStatus
+	OpDeleteTasks
 )
 
 var opNames = map[Op]string{
@@ -33,6 +41,14 @@ var opNames = map[Op]string{
 	OpSetNodeManager:        "set-node-manager",
 	OpRemoveNode:            "remove-node",
 	OpUpdateNodeDescription: "update-node-description",
+	OpCreateService:         "create-service",
+	OpUpdateService:         "update-service",
+	OpRemoveService:         "remove-service",
+	OpCreateTasks:           "create-tasks",
+	OpAssignTasks:           "assign-tasks",
+	OpSetTasksDesired:       "set-tasks-desired",
+	OpUpdateTaskStatus:      "update-task-status",
+	OpDeleteTasks:           "delete-tasks",
 }
 
 func (o Op) String() string {
@@ -59,6 +75,21 @@ type Command struct {
 	NodeStatus  *swarm.NodeStatus      `json:",omitempty"`
 	Description *swarm.NodeDescription `json:",omitempty"`
 	Manager     *swarm.ManagerInfo     `json:",omitempty"`
+
+	Service   *swarm.Service  `json:",omitempty"`
+	ServiceID swarm.ServiceID `json:",omitempty"`
+	Tasks     []*swarm.Task   `json:",omitempty"`
+	TaskIDs   []swarm.TaskID  `json:",omitempty"`
+	Changes   []TaskChange    `json:",omitempty"`
+}
+
+// TaskChange is one task's part of a batched task command: its placement
+// (assign), its desired state (set-desired) or its observed status.
+type TaskChange struct {
+	ID      swarm.TaskID
+	NodeID  swarm.NodeID      `json:",omitempty"`
+	Desired swarm.TaskState   `json:",omitempty"`
+	Status  *swarm.TaskStatus `json:",omitempty"`
 }
 
 // NewCreateCluster stores the cluster object of a new swarm.
@@ -101,6 +132,49 @@ func NewSetNodeManager(id swarm.NodeID, m *swarm.ManagerInfo) *Command {
 // NewRemoveNode deletes a node and revokes its certificate.
 func NewRemoveNode(id swarm.NodeID) *Command {
 	return &Command{Op: OpRemoveNode, Time: now(), NodeID: id}
+}
+
+// NewCreateService stores a new service.
+func NewCreateService(svc *swarm.Service) *Command {
+	return &Command{Op: OpCreateService, Time: now(), Service: svc}
+}
+
+// NewUpdateService replaces a service if its version is still version (0:
+// no check). A changed spec makes the service's tasks out of date.
+func NewUpdateService(svc *swarm.Service, version uint64) *Command {
+	return &Command{Op: OpUpdateService, Time: now(), Service: svc, ExpectVersion: version}
+}
+
+// NewRemoveService deletes a service; the orchestrator then stops its tasks.
+func NewRemoveService(id swarm.ServiceID) *Command {
+	return &Command{Op: OpRemoveService, Time: now(), ServiceID: id}
+}
+
+// NewCreateTasks stores new tasks.
+func NewCreateTasks(tasks []*swarm.Task) *Command {
+	return &Command{Op: OpCreateTasks, Time: now(), Tasks: tasks}
+}
+
+// NewAssignTasks places pending tasks on nodes (NodeID set) or records why
+// they stay pending (Status.Message, no NodeID).
+func NewAssignTasks(changes []TaskChange) *Command {
+	return &Command{Op: OpAssignTasks, Time: now(), Changes: changes}
+}
+
+// NewSetTasksDesired moves tasks' desired states forward (e.g. to shutdown).
+func NewSetTasksDesired(changes []TaskChange) *Command {
+	return &Command{Op: OpSetTasksDesired, Time: now(), Changes: changes}
+}
+
+// NewUpdateTaskStatus records observed task states; a change the task state
+// machine forbids is skipped, the others apply.
+func NewUpdateTaskStatus(changes []TaskChange) *Command {
+	return &Command{Op: OpUpdateTaskStatus, Time: now(), Changes: changes}
+}
+
+// NewDeleteTasks removes tasks from the store (history trimming).
+func NewDeleteTasks(ids []swarm.TaskID) *Command {
+	return &Command{Op: OpDeleteTasks, Time: now(), TaskIDs: ids}
 }
 
 func now() time.Time { return time.Now().UTC() }

@@ -6,7 +6,12 @@ import memdb "github.com/hashicorp/go-memdb"
 const (
 	tableNode    = "node"
 	tableCluster = "cluster"
+	tableService = "service"
+	tableTask    = "task"
 	indexID      = "id"
+	indexName    = "name"
+	indexService = "service"
+	indexNode    = "node"
 )
 
 func schema() *memdb.DBSchema {
@@ -16,6 +21,15 @@ func schema() *memdb.DBSchema {
 		}},
 		tableCluster: {Name: tableCluster, Indexes: map[string]*memdb.IndexSchema{
 			indexID: {Name: indexID, Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+		}},
+		tableService: {Name: tableService, Indexes: map[string]*memdb.IndexSchema{
+			indexID:   {Name: indexID, Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+			indexName: {Name: indexName, Unique: true, Indexer: serviceNameIndex{}},
+		}},
+		tableTask: {Name: tableTask, Indexes: map[string]*memdb.IndexSchema{
+			indexID:      {Name: indexID, Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+			indexService: {Name: indexService, Indexer: &memdb.StringFieldIndex{Field: "ServiceID"}},
+			indexNode:    {Name: indexNode, AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "NodeID"}},
 		}},
 	}}
 }

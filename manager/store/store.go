@@ -90,6 +90,22 @@ func apply(tx *memdb.Txn, index uint64, cmd *Command) error {
 		return updateNode(tx, index, cmd)
 	case OpRemoveNode:
 		return removeNode(tx, index, cmd)
+	case OpCreateService:
+		return createService(tx, index, cmd)
+	case OpUpdateService:
+		return updateService(tx, index, cmd)
+	case OpRemoveService:
+		return removeService(tx, cmd)
+	case OpCreateTasks:
+		return createTasks(tx, index, cmd)
+	case OpAssignTasks:
+		return assignTasks(tx, index, cmd)
+	case OpSetTasksDesired:
+		return setTasksDesired(tx, index, cmd)
+	case OpUpdateTaskStatus:
+		return updateTaskStatus(tx, index, cmd)
+	case OpDeleteTasks:
+		return deleteTasks(tx, cmd)
 	}
 	return fmt.Errorf("store: unknown op %s", cmd.Op)
 }
@@ -99,6 +115,8 @@ type snapshot struct {
 	Index    uint64
 	Clusters []*swarm.Cluster
 	Nodes    []*swarm.Node
+	Services []*swarm.Service
+	Tasks    []*swarm.Task
 }
 
 // Snapshot is a consistent view of the whole state, taken at one instant
@@ -126,6 +144,12 @@ func (sn *Snapshot) Write(w io.Writer) error {
 	if c, err := GetCluster(sn.tx); err == nil {
 		snap.Clusters = []*swarm.Cluster{c}
 	}
+	if snap.Services, err = ListServices(sn.tx); err != nil {
+		return err
+	}
+	if snap.Tasks, err = ListTasks(sn.tx); err != nil {
+		return err
+	}
 	if err := json.NewEncoder(w).Encode(&snap); err != nil {
 		return fmt.Errorf("store: save: %w", err)
 	}
@@ -152,11 +176,14 @@ func (s *Store) Restore(r io.Reader) error {
 			return fmt.Errorf("store: restore: %w", err)
 		}
 	}
-	for _, n := range snap.Nodes {
-		if err := tx.Insert(tableNode, n); err != nil {
-			tx.Abort()
-			return fmt.Errorf("store: restore: %w", err)
-		}
+	if err := insertAll(tx, tableNode, snap.Nodes); err != nil {
+		return err
+	}
+	if err := insertAll(tx, tableService, snap.Services); err != nil {
+		return err
+	}
+	if err := insertAll(tx, tableTask, snap.Tasks); err != nil {
+		return err
 	}
 	tx.Commit()
 	s.db.Store(db)
@@ -165,5 +192,15 @@ func (s *Store) Restore(r io.Reader) error {
 	close(s.changed)
 	s.changed = make(chan struct{})
 	s.mu.Unlock()
+	return nil
+}
+
+func insertAll[T any](tx *memdb.Txn, table string, objs []T) error {
+	for _, o := range objs {
+		if err := tx.Insert(table, o); err != nil {
+			tx.Abort()
+			return fmt.Errorf("store: restore %s: %w", table, err)
+		}
+	}
 	return nil
 }

@@ -1,0 +1,165 @@
+package store
+
+import (
+	"sort"
+
+	memdb "github.com/hashicorp/go-memdb"
+	"github.com/shoal-project/shoal/swarm"
+)
+
+// GetTask returns the task with exactly this ID, or swarm.ErrNotFound.
+func GetTask(tx ReadTxn, id swarm.TaskID) (*swarm.Task, error) {
+	return getTask(tx.txn, id)
+}
+
+func getTask(tx *memdb.Txn, id swarm.TaskID) (*swarm.Task, error) {
+	obj, err := tx.First(tableTask, indexID, string(id))
+	if err != nil {
+		return nil, err
+	}
+	if obj == nil {
+		return nil, swarm.Errorf(swarm.ErrNotFound, "task %s not found", id)
+	}
+	return obj.(*swarm.Task), nil
+}
+
+// ListTasks returns every task, ordered by ID.
+func ListTasks(tx ReadTxn) ([]*swarm.Task, error) {
+	return tasksBy(tx.txn, indexID)
+}
+
+// TasksOfService returns a service's tasks, history included.
+func TasksOfService(tx ReadTxn, id swarm.ServiceID) ([]*swarm.Task, error) {
+	return tasksBy(tx.txn, indexService, string(id))
+}
+
+// TasksOfNode returns the tasks placed on a node.
+func TasksOfNode(tx ReadTxn, id swarm.NodeID) ([]*swarm.Task, error) {
+	return tasksBy(tx.txn, indexNode, string(id))
+}
+
+func tasksBy(tx *memdb.Txn, index string, args ...any) ([]*swarm.Task, error) {
+	it, err := tx.Get(tableTask, index, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []*swarm.Task
+	for obj := it.Next(); obj != nil; obj = it.Next() {
+		out = append(out, obj.(*swarm.Task))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+func createTasks(tx *memdb.Txn, index uint64, cmd *Command) error {
+	for _, t := range cmd.Tasks {
+		if t == nil || t.ID == "" {
+			return swarm.Errorf(swarm.ErrInvalidArgument, "create-tasks with a task without ID")
+		}
+		if old, _ := getTask(tx, t.ID); old != nil {
+			return swarm.Errorf(swarm.ErrAlreadyExists, "task %s already exists", t.ID)
+		}
+		c := t.Copy()
+		c.Version, c.CreatedAt, c.UpdatedAt = index, cmd.Time, cmd.Time
+		if c.Status.Timestamp.IsZero() {
+			c.Status.Timestamp = cmd.Time
+		}
+		if err := tx.Insert(tableTask, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// changeTasks applies fn to each task named in cmd.Changes. A task that is
+// gone, or a change fn declines (returns false), is skipped: batched writes
+// from the scheduler, orchestrator and dispatcher race with each other, and
+// one stale entry must not fail the others.
+func changeTasks(tx *memdb.Txn, index uint64, cmd *Command, fn func(t *swarm.Task, c TaskChange) bool) error {
+	for _, ch := range cmd.Changes {
+		old, err := getTask(tx, ch.ID)
+		if err != nil {
+			continue
+		}
+		t := old.Copy()
+		if !fn(t, ch) {
+			continue
+		}
+		t.Version, t.UpdatedAt = index, cmd.Time
+		if err := tx.Insert(tableTask, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func assignTasks(tx *memdb.Txn, index uint64, cmd *Command) error {
+	return changeTasks(tx, index, cmd, func(t *swarm.Task, c TaskChange) bool {
+		if t.Status.State > swarm.TaskPending || t.DesiredState > swarm.TaskRunning {
+			return false // already placed, or no longer wanted
+		}
+		if c.NodeID == "" { // still no room: record why
+			msg := ""
+			if c.Status != nil {
+				msg = c.Status.Err
+			}
+			if t.Status.State == swarm.TaskPending && t.Status.Err == msg {
+				return false
+			}
+			t.Status = swarm.TaskStatus{State: swarm.TaskPending, Timestamp: cmd.Time, Message: "pending task scheduling", Err: msg}
+			return true
+		}
+		t.NodeID = c.NodeID
+		t.Status = swarm.TaskStatus{State: swarm.TaskAssigned, Timestamp: cmd.Time, Message: "scheduler assigned task to node"}
+		return true
+	})
+}
+
+func setTasksDesired(tx *memdb.Txn, index uint64, cmd *Command) error {
+	return changeTasks(tx, index, cmd, func(t *swarm.Task, c TaskChange) bool {
+		if c.Desired <= t.DesiredState {
+			return false // desired states only move forward
+		}
+		t.DesiredState = c.Desired
+		return true
+	})
+}
+
+func updateTaskStatus(tx *memdb.Txn, index uint64, cmd *Command) error {
+	return changeTasks(tx, index, cmd, func(t *swarm.Task, c TaskChange) bool {
+		if c.Status == nil {
+			return false
+		}
+		if c.Status.State == t.Status.State {
+			// Same state, new words (e.g. "unconfirmed"): keep the time.
+			if c.Status.Message == t.Status.Message && c.Status.Err == t.Status.Err {
+				return false
+			}
+			ts := t.Status.Timestamp
+			t.Status = *c.Status
+			t.Status.Timestamp = ts
+			return true
+		}
+		if !swarm.CanTransition(t.Status.State, c.Status.State) {
+			return false
+		}
+		t.Status = *c.Status
+		if t.Status.Timestamp.IsZero() {
+			t.Status.Timestamp = cmd.Time
+		}
+		return true
+	})
+}
+
+func deleteTasks(tx *memdb.Txn, cmd *Command) error {
+	for _, id := range cmd.TaskIDs {
+		t, err := getTask(tx, id)
+		if err != nil {
+			continue
+		}
+		if err := tx.Delete(tableTask, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
