@@ -47,6 +47,28 @@ type Control interface {
 	GetNode(ctx context.Context, ref string) (controlapi.NodeView, error)
 	UpdateNode(ctx context.Context, ref string, version uint64, spec swarm.NodeSpec) error
 	RemoveNode(ctx context.Context, ref string, force bool) error
+
+	// CreateService validates spec and stores a new service; it returns
+	// the new ID. Name conflicts: swarm.ErrAlreadyExists.
+	CreateService(ctx context.Context, spec swarm.ServiceSpec) (swarm.ServiceID, error)
+	// GetService resolves ref (full ID, then name, then unique ID prefix).
+	GetService(ctx context.Context, ref string) (controlapi.ServiceView, error)
+	// ListServices returns the services passing the Docker-style filters
+	// (keys: id, label, mode, name); with status, their task counts.
+	ListServices(ctx context.Context, filters map[string][]string, status bool) ([]controlapi.ServiceView, error)
+	// UpdateService replaces a service's spec if version is current.
+	UpdateService(ctx context.Context, ref string, version uint64, spec swarm.ServiceSpec, opts controlapi.UpdateServiceOptions) error
+	RemoveService(ctx context.Context, ref string) error
+	// ListTasks returns the tasks passing the filters (keys: id, name,
+	// service, node, desired-state, label, and "_up-to-date" which keeps
+	// only tasks made from their service's current spec).
+	ListTasks(ctx context.Context, filters map[string][]string) ([]*swarm.Task, error)
+	GetTask(ctx context.Context, ref string) (*swarm.Task, error)
+	// ServiceLogs and TaskLogs stream log lines to out until there are no
+	// more (or, with Follow, until ctx ends). out is called from one
+	// goroutine at a time.
+	ServiceLogs(ctx context.Context, ref string, opts controlapi.LogOptions, out func(controlapi.LogMessage) error) error
+	TaskLogs(ctx context.Context, ref string, opts controlapi.LogOptions, out func(controlapi.LogMessage) error) error
 }
 
 // LocalNodeState is this node's membership as Docker reports it.

@@ -86,6 +86,8 @@ type NodeDescription struct {
 	NanoCPUs      int64
 	MemoryBytes   int64
 	EngineVersion string
+	// Runtime is the node's task runtime: "process" or "docker".
+	Runtime string
 }
 
 // NodeStatus is the managers' view of a node's liveness.

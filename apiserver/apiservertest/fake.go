@@ -88,6 +88,8 @@ func (b *Backend) Control(ctx context.Context) (apiserver.Control, http.Handler,
 // nil error, except GetCluster and GetNode, which fail with swarm.ErrNotFound
 // (a nil cluster or node would be a lie the server cannot render).
 type Control struct {
+	Services
+
 	GetClusterFn    func(ctx context.Context) (*swarm.Cluster, error)
 	UpdateClusterFn func(ctx context.Context, version uint64, spec swarm.ClusterSpec, rot controlapi.Rotation) error
 	ListNodesFn     func(ctx context.Context, filters map[string][]string) ([]controlapi.NodeView, error)

@@ -1,22 +1,31 @@
 package controlapi
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/shoal-project/shoal/swarm"
 )
 
-// nodeFilters is a parsed Docker node filter set: each key's values are
+// filters is a parsed Docker filter set: each key's values are
 // alternatives (OR); different keys must all match (AND).
-type nodeFilters map[string][]string
+type filters map[string][]string
 
-var nodeFilterKeys = map[string]bool{"id": true, "label": true, "membership": true, "name": true, "node.label": true, "role": true}
-
-func parseNodeFilters(in map[string][]string) (nodeFilters, error) {
-	for k, vals := range in {
-		if !nodeFilterKeys[k] {
+// parseFilters refuses keys other than allowed, in Docker's words.
+func parseFilters(in map[string][]string, allowed ...string) (filters, error) {
+	for k := range in {
+		if !slices.Contains(allowed, k) {
 			return nil, swarm.Errorf(swarm.ErrInvalidArgument, "invalid filter '%s'", k)
 		}
+	}
+	return filters(in), nil
+}
+
+func parseNodeFilters(in map[string][]string) (filters, error) {
+	if _, err := parseFilters(in, "id", "label", "membership", "name", "node.label", "role"); err != nil {
+		return nil, err
+	}
+	for k, vals := range in {
 		if k == "role" {
 			for _, v := range vals {
 				if !swarm.NodeRole(v).Valid() {
@@ -32,10 +41,10 @@ func parseNodeFilters(in map[string][]string) (nodeFilters, error) {
 			}
 		}
 	}
-	return nodeFilters(in), nil
+	return filters(in), nil
 }
 
-func (f nodeFilters) match(v NodeView) bool {
+func matchNode(f filters, v NodeView) bool {
 	return f.any("id", func(x string) bool { return strings.HasPrefix(string(v.ID), x) }) &&
 		f.any("name", func(x string) bool { return strings.HasPrefix(v.Name(), x) }) &&
 		f.any("role", func(x string) bool { return string(v.Spec.Role) == x }) &&
@@ -45,7 +54,7 @@ func (f nodeFilters) match(v NodeView) bool {
 }
 
 // any reports whether key is absent or one of its values matches.
-func (f nodeFilters) any(key string, match func(string) bool) bool {
+func (f filters) any(key string, match func(string) bool) bool {
 	vals, ok := f[key]
 	if !ok || len(vals) == 0 {
 		return true

@@ -45,7 +45,7 @@ func (s *Server) ListNodes(ctx context.Context, filters map[string][]string) ([]
 	}
 	out := []NodeView{}
 	for _, n := range nodes {
-		if v := view(n, members); f.match(v) {
+		if v := view(n, members); matchNode(f, v) {
 			out = append(out, v)
 		}
 	}

@@ -39,7 +39,16 @@ type Config struct {
 	Proposer Proposer
 	Raft     Raft
 	NewToken TokenMinter
-	Logger   *slog.Logger
+	// CheckConstraints rejects placement constraints with bad syntax.
+	CheckConstraints func([]string) error
+	// Logs reads a task's log lines from its node; nil: logs unavailable.
+	Logs   LogSource
+	Logger *slog.Logger
+}
+
+// LogSource fetches one task's log lines from the node that runs it.
+type LogSource interface {
+	TaskLogs(ctx context.Context, t *swarm.Task, opts LogOptions, out func(LogMessage) error) error
 }
 
 // Server implements the cluster API rules on the leader. It holds no state
