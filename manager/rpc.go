@@ -206,7 +206,7 @@ func (m *Manager) join(ctx context.Context, req dispatchapi.JoinRequest) (*dispa
 		ID:          id,
 		Spec:        swarm.NodeSpec{Role: role, Availability: avail},
 		Description: req.Description,
-		Status:      swarm.NodeStatus{State: swarm.NodeStateUnknown, Addr: hostOf(req.Addr)},
+		Status:      swarm.NodeStatus{State: swarm.NodeStateUnknown, Addr: hostOf(req.Addr), ClusterAddr: req.Addr},
 	}
 	if err := n.Spec.Validate(); err != nil {
 		return nil, err

@@ -72,7 +72,7 @@ func newCluster(req apiserver.InitRequest, advertise string, desc swarm.NodeDesc
 		ID:          swarm.NodeID(swarm.NewID()),
 		Spec:        swarm.NodeSpec{Role: swarm.RoleManager, Availability: avail},
 		Description: desc,
-		Status:      swarm.NodeStatus{State: swarm.NodeStateReady, Addr: hostOf(advertise)},
+		Status:      swarm.NodeStatus{State: swarm.NodeStateReady, Addr: hostOf(advertise), ClusterAddr: advertise},
 	}
 	if err := self.Spec.Validate(); err != nil {
 		return nil, nil, nil, err

@@ -94,8 +94,11 @@ type NodeDescription struct {
 type NodeStatus struct {
 	State   NodeState
 	Message string
-	// Addr is the address the node's heartbeats come from.
+	// Addr is the node's IP address, as Docker shows it.
 	Addr string
+	// ClusterAddr is the node's advertised cluster address (host:port),
+	// where managers reach its agent (e.g. for task logs).
+	ClusterAddr string
 }
 
 // ManagerInfo is the replicated part of a manager's status: its cluster

@@ -3,6 +3,7 @@ package dispatcher
 import (
 	"context"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/shoal-project/shoal/dispatchapi"
@@ -102,7 +103,8 @@ func (d *Dispatcher) expire(ctx context.Context, seen map[swarm.NodeID]time.Time
 		if next == n.Status.State {
 			continue
 		}
-		st := swarm.NodeStatus{State: next, Addr: n.Status.Addr, Message: "heartbeat failure"}
+		st := n.Status
+		st.State, st.Message = next, "heartbeat failure"
 		if err := d.cfg.Proposer.Propose(ctx, store.NewUpdateNodeStatus(n.ID, st)); err != nil {
 			d.cfg.Logger.Debug("node status write failed", "node", n.ID, "err", err)
 			return
@@ -146,8 +148,8 @@ func (d *Dispatcher) Heartbeat(ctx context.Context, id swarm.NodeID, req dispatc
 	case <-ctx.Done():
 		return dispatchapi.HeartbeatResponse{}, ctx.Err()
 	}
-	if stale || n.Status.Addr != req.Addr {
-		st := swarm.NodeStatus{State: swarm.NodeStateReady, Addr: req.Addr}
+	if stale || n.Status.ClusterAddr != req.Addr {
+		st := swarm.NodeStatus{State: swarm.NodeStateReady, Addr: hostOf(req.Addr), ClusterAddr: req.Addr}
 		if err := d.cfg.Proposer.Propose(ctx, store.NewUpdateNodeStatus(id, st)); err != nil {
 			return dispatchapi.HeartbeatResponse{}, err
 		}
@@ -167,4 +169,11 @@ func (d *Dispatcher) roleFor(n *swarm.Node) swarm.NodeRole {
 		return swarm.RoleManager
 	}
 	return swarm.RoleWorker
+}
+
+func hostOf(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
 }

@@ -100,13 +100,13 @@ func TestHeartbeatRevivesAndKeepsMemberAManager(t *testing.T) {
 		done := make(chan struct{})
 		go func() { defer close(done); d.Run(ctx) }()
 		must(t, p.Propose(ctx, store.NewUpdateNodeStatus("w1", swarm.NodeStatus{State: swarm.NodeStateDown})))
-		resp, err := d.Heartbeat(ctx, "w1", dispatchapi.HeartbeatRequest{Addr: "10.0.0.2"})
+		resp, err := d.Heartbeat(ctx, "w1", dispatchapi.HeartbeatRequest{Addr: "10.0.0.2:2377"})
 		must(t, err)
 		if resp.Role != swarm.RoleWorker {
 			t.Errorf("worker told role %s", resp.Role)
 		}
 		n, _ := store.GetNode(p.Store.ReadTxn(), "w1")
-		if n.Status.State != swarm.NodeStateReady || n.Status.Addr != "10.0.0.2" {
+		if n.Status.State != swarm.NodeStateReady || n.Status.Addr != "10.0.0.2" || n.Status.ClusterAddr != "10.0.0.2:2377" {
 			t.Errorf("after heartbeat: %+v", n.Status)
 		}
 		// Demote m1 in the spec: while still a member it must stay a manager.
