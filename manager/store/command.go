@@ -30,6 +30,7 @@ const (
 	OpSetTasksDesired
 	OpUpdateTaskStatus
 	OpDeleteTasks
+	OpRefreshTasks
 )
 
 var opNames = map[Op]string{
@@ -49,6 +50,7 @@ var opNames = map[Op]string{
 	OpSetTasksDesired:       "set-tasks-desired",
 	OpUpdateTaskStatus:      "update-task-status",
 	OpDeleteTasks:           "delete-tasks",
+	OpRefreshTasks:          "refresh-tasks",
 }
 
 func (o Op) String() string {
@@ -90,6 +92,9 @@ type TaskChange struct {
 	NodeID  swarm.NodeID      `json:",omitempty"`
 	Desired swarm.TaskState   `json:",omitempty"`
 	Status  *swarm.TaskStatus `json:",omitempty"`
+	// SpecVersion (refresh) marks a task whose spec equals its service's
+	// new spec as up to date without restarting it.
+	SpecVersion uint64 `json:",omitempty"`
 }
 
 // NewCreateCluster stores the cluster object of a new swarm.
@@ -170,6 +175,11 @@ func NewSetTasksDesired(changes []TaskChange) *Command {
 // machine forbids is skipped, the others apply.
 func NewUpdateTaskStatus(changes []TaskChange) *Command {
 	return &Command{Op: OpUpdateTaskStatus, Time: now(), Changes: changes}
+}
+
+// NewRefreshTasks moves unchanged tasks to their service's new spec version.
+func NewRefreshTasks(changes []TaskChange) *Command {
+	return &Command{Op: OpRefreshTasks, Time: now(), Changes: changes}
 }
 
 // NewDeleteTasks removes tasks from the store (history trimming).

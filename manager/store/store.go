@@ -106,6 +106,8 @@ func apply(tx *memdb.Txn, index uint64, cmd *Command) error {
 		return updateTaskStatus(tx, index, cmd)
 	case OpDeleteTasks:
 		return deleteTasks(tx, cmd)
+	case OpRefreshTasks:
+		return refreshTasks(tx, index, cmd)
 	}
 	return fmt.Errorf("store: unknown op %s", cmd.Op)
 }

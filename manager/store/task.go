@@ -163,3 +163,13 @@ func deleteTasks(tx *memdb.Txn, cmd *Command) error {
 	}
 	return nil
 }
+
+func refreshTasks(tx *memdb.Txn, index uint64, cmd *Command) error {
+	return changeTasks(tx, index, cmd, func(t *swarm.Task, c TaskChange) bool {
+		if c.SpecVersion <= t.SpecVersion {
+			return false
+		}
+		t.SpecVersion = c.SpecVersion
+		return true
+	})
+}

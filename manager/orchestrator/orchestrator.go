@@ -1,0 +1,96 @@
+package orchestrator
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/shoal-project/shoal/manager/store"
+	"github.com/shoal-project/shoal/swarm"
+)
+
+// Proposer writes a command through consensus.
+type Proposer interface {
+	Propose(ctx context.Context, cmd *store.Command) error
+}
+
+// Config holds the orchestrator's dependencies.
+type Config struct {
+	Store    *store.Store
+	Proposer Proposer
+	// Fits says whether a task may run on a node (placement constraints);
+	// global services use it to pick their nodes. Nil: every node fits.
+	Fits func(*swarm.Node, *swarm.TaskSpec) bool
+	// Debounce lets a burst of store changes become one pass.
+	Debounce time.Duration
+	Logger   *slog.Logger
+}
+
+// Orchestrator reconciles services into tasks on the leader.
+type Orchestrator struct {
+	cfg Config
+}
+
+// New returns an orchestrator; Run starts it.
+func New(cfg Config) *Orchestrator {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Debounce == 0 {
+		cfg.Debounce = 10 * time.Millisecond
+	}
+	return &Orchestrator{cfg: cfg}
+}
+
+// Run reconciles until ctx ends.
+func (o *Orchestrator) Run(ctx context.Context) error {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		changed := o.cfg.Store.Changes()
+		wake := o.pass(ctx)
+		var due <-chan time.Time
+		if !wake.IsZero() {
+			timer.Reset(time.Until(wake))
+			due = timer.C
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-changed:
+		case <-due:
+		}
+		select { // let a burst settle
+		case <-ctx.Done():
+			return nil
+		case <-time.After(o.cfg.Debounce):
+		}
+	}
+}
+
+// pass reconciles every service once and returns when a delayed action is
+// due (zero: none).
+func (o *Orchestrator) pass(ctx context.Context) time.Time {
+	p := newPlan(o.cfg.Store.ReadTxn(), time.Now())
+	p.fits = o.cfg.Fits
+	p.reconcileAll()
+	for _, cmd := range p.commands() {
+		if err := o.cfg.Proposer.Propose(ctx, cmd); err != nil {
+			o.cfg.Logger.Debug("orchestrator write failed", "op", cmd.Op, "err", err)
+			return time.Now().Add(200 * time.Millisecond) // retry soon
+		}
+	}
+	return p.wake
+}
+
+// defaultRestartDelay is Docker's restart delay when the policy sets none.
+const defaultRestartDelay = 5 * time.Second
+
+// retention is the number of tasks a slot keeps, history included.
+func retention(tx store.ReadTxn) int {
+	c, err := store.GetCluster(tx)
+	if err != nil {
+		return int(swarm.DefaultTaskHistoryRetention)
+	}
+	return int(c.Spec.Orchestration.TaskHistoryRetentionLimit)
+}

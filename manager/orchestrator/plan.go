@@ -1,0 +1,336 @@
+package orchestrator
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/shoal-project/shoal/manager/store"
+	"github.com/shoal-project/shoal/swarm"
+)
+
+// plan is one pass: the snapshot it reads and the changes it decides.
+type plan struct {
+	tx    store.ReadTxn
+	now   time.Time
+	nodes map[swarm.NodeID]*swarm.Node
+	keep  int // tasks kept per slot
+	fits  func(*swarm.Node, *swarm.TaskSpec) bool
+
+	creates  []*swarm.Task
+	desired  []store.TaskChange
+	statuses []store.TaskChange
+	deletes  []swarm.TaskID
+	refresh  []store.TaskChange
+	services []*swarm.Service
+	wake     time.Time
+}
+
+func newPlan(tx store.ReadTxn, now time.Time) *plan {
+	p := &plan{tx: tx, now: now, nodes: map[swarm.NodeID]*swarm.Node{}, keep: retention(tx)}
+	nodes, _ := store.ListNodes(tx)
+	for _, n := range nodes {
+		p.nodes[n.ID] = n
+	}
+	return p
+}
+
+// wakeAt asks for another pass at t.
+func (p *plan) wakeAt(t time.Time) {
+	if p.wake.IsZero() || t.Before(p.wake) {
+		p.wake = t
+	}
+}
+
+const batch = 500
+
+// commands turns the decisions into store commands, in an order that keeps
+// every intermediate state sensible: stop first, then create, then tidy.
+func (p *plan) commands() []*store.Command {
+	var out []*store.Command
+	for _, svc := range p.services {
+		out = append(out, store.NewUpdateService(svc, svc.Version))
+	}
+	for i := 0; i < len(p.statuses); i += batch {
+		out = append(out, store.NewUpdateTaskStatus(p.statuses[i:min(i+batch, len(p.statuses))]))
+	}
+	for i := 0; i < len(p.desired); i += batch {
+		out = append(out, store.NewSetTasksDesired(p.desired[i:min(i+batch, len(p.desired))]))
+	}
+	for i := 0; i < len(p.creates); i += batch {
+		out = append(out, store.NewCreateTasks(p.creates[i:min(i+batch, len(p.creates))]))
+	}
+	for i := 0; i < len(p.refresh); i += batch {
+		out = append(out, store.NewRefreshTasks(p.refresh[i:min(i+batch, len(p.refresh))]))
+	}
+	for i := 0; i < len(p.deletes); i += batch {
+		out = append(out, store.NewDeleteTasks(p.deletes[i:min(i+batch, len(p.deletes))]))
+	}
+	return out
+}
+
+func (p *plan) reconcileAll() {
+	services, _ := store.ListServices(p.tx)
+	known := map[swarm.ServiceID]bool{}
+	for _, svc := range services {
+		known[svc.ID] = true
+		tasks, _ := store.TasksOfService(p.tx, svc.ID)
+		p.reconcileService(svc, tasks)
+	}
+	all, _ := store.ListTasks(p.tx)
+	for _, t := range all {
+		if !known[t.ServiceID] {
+			p.removeOrphan(t)
+		}
+	}
+}
+
+// removeOrphan stops a task whose service is gone and deletes it once it
+// has stopped (or its node is gone).
+func (p *plan) removeOrphan(t *swarm.Task) {
+	if t.Status.State.Terminal() || t.NodeID == "" || p.nodeDown(t.NodeID) {
+		p.deletes = append(p.deletes, t.ID)
+		return
+	}
+	if t.DesiredState < swarm.TaskRemove {
+		p.desired = append(p.desired, store.TaskChange{ID: t.ID, Desired: swarm.TaskRemove})
+	}
+}
+
+// nodeDown reports whether a node is down or gone.
+func (p *plan) nodeDown(id swarm.NodeID) bool {
+	n, ok := p.nodes[id]
+	return !ok || n.Status.State == swarm.NodeStateDown
+}
+
+// nodeUsable reports whether a node may keep running tasks: not down and
+// not drained.
+func (p *plan) nodeUsable(id swarm.NodeID) bool {
+	n, ok := p.nodes[id]
+	return ok && n.Status.State != swarm.NodeStateDown && n.Spec.Availability != swarm.AvailabilityDrain
+}
+
+// slotKey names a slot: its number (replicated) or its node (global).
+type slotKey struct {
+	slot int
+	node swarm.NodeID
+}
+
+func keyOf(t *swarm.Task) slotKey {
+	if t.Slot > 0 {
+		return slotKey{slot: t.Slot}
+	}
+	return slotKey{node: t.NodeID}
+}
+
+func (p *plan) reconcileService(svc *swarm.Service, tasks []*swarm.Task) {
+	slots := map[slotKey][]*swarm.Task{}
+	for _, t := range tasks {
+		slots[keyOf(t)] = append(slots[keyOf(t)], t)
+	}
+	for _, ts := range slots { // newest first
+		sort.Slice(ts, func(i, j int) bool {
+			if !ts[i].CreatedAt.Equal(ts[j].CreatedAt) {
+				return ts[i].CreatedAt.After(ts[j].CreatedAt)
+			}
+			return ts[i].ID > ts[j].ID
+		})
+	}
+	wanted := p.wantedSlots(svc)
+	u := newUpdate(p, svc)
+	for key, ts := range slots {
+		if !wanted[key] {
+			p.retire(ts)
+		}
+	}
+	keys := make([]slotKey, 0, len(wanted))
+	for k := range wanted {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].slot < keys[j].slot || keys[i].node < keys[j].node })
+	for _, key := range keys {
+		p.reconcileSlot(svc, key, slots[key], u)
+	}
+	u.finish()
+	for _, ts := range slots {
+		p.trim(ts)
+	}
+}
+
+// wantedSlots is the set of slots the service should have: 1..N, or one per
+// eligible node.
+func (p *plan) wantedSlots(svc *swarm.Service) map[slotKey]bool {
+	out := map[slotKey]bool{}
+	if svc.Spec.Mode == swarm.ModeReplicated {
+		for i := 1; i <= int(svc.Spec.Replicas); i++ {
+			out[slotKey{slot: i}] = true
+		}
+		return out
+	}
+	for id, n := range p.nodes {
+		if n.Status.State != swarm.NodeStateDown && n.Spec.Availability != swarm.AvailabilityDrain && p.globalFits(n, svc) {
+			out[slotKey{node: id}] = true
+		}
+	}
+	return out
+}
+
+// retire stops the live tasks of a slot the service no longer has.
+func (p *plan) retire(ts []*swarm.Task) {
+	for _, t := range ts {
+		if t.DesiredState <= swarm.TaskRunning {
+			p.stop(t, "")
+		}
+	}
+}
+
+// stop asks a task to shut down. If its node is down, the task keeps its
+// last reported state, marked unconfirmed: nobody can know its real state.
+func (p *plan) stop(t *swarm.Task, why string) {
+	p.desired = append(p.desired, store.TaskChange{ID: t.ID, Desired: swarm.TaskShutdown})
+	if why != "" && !t.Status.State.Terminal() {
+		st := t.Status
+		st.Message = why
+		p.statuses = append(p.statuses, store.TaskChange{ID: t.ID, Status: &st})
+	}
+}
+
+// reconcileSlot keeps one slot filled with a task of the current spec.
+func (p *plan) reconcileSlot(svc *swarm.Service, key slotKey, ts []*swarm.Task, u *update) {
+	var live []*swarm.Task
+	for _, t := range ts {
+		if t.DesiredState > swarm.TaskRunning {
+			continue
+		}
+		switch {
+		case t.Status.State.Terminal():
+			p.stop(t, "") // it ended: the restart policy decides below
+			u.noteEnded(t)
+		case t.NodeID != "" && p.nodeDown(t.NodeID):
+			p.stop(t, fmt.Sprintf("unconfirmed: node is down; last reported %s", t.Status.State))
+		case t.NodeID != "" && !p.nodeUsable(t.NodeID):
+			p.stop(t, "node drained")
+		default:
+			live = append(live, t)
+			continue
+		}
+	}
+	if len(live) > 0 {
+		u.consider(key, live)
+		return
+	}
+	if key.node != "" && !p.nodeAcceptsNew(key.node) {
+		return
+	}
+	if p.waitForStop(ts) {
+		u.inFlight()
+		return
+	}
+	if !p.restartAllowed(svc, ts) {
+		return
+	}
+	p.create(svc, key)
+	u.inFlight()
+}
+
+// nodeAcceptsNew reports whether a node may get new tasks: ready and active.
+func (p *plan) nodeAcceptsNew(id swarm.NodeID) bool {
+	n, ok := p.nodes[id]
+	return ok && n.Status.State == swarm.NodeStateReady && n.Spec.Availability == swarm.AvailabilityActive
+}
+
+// waitForStop holds a replacement back while the slot's previous task is
+// still stopping on a live node, so the slot never runs twice.
+func (p *plan) waitForStop(ts []*swarm.Task) bool {
+	for _, t := range ts {
+		if t.DesiredState > swarm.TaskRunning && !t.Status.State.Terminal() &&
+			t.Status.State >= swarm.TaskAssigned && t.NodeID != "" && !p.nodeDown(t.NodeID) {
+			return true
+		}
+	}
+	return false
+}
+
+// restartAllowed applies the restart policy to the slot's newest task.
+func (p *plan) restartAllowed(svc *swarm.Service, ts []*swarm.Task) bool {
+	if len(ts) == 0 {
+		return true
+	}
+	last := ts[0]
+	rp := svc.Spec.Task.RestartPolicy
+	if !last.Status.State.Terminal() || last.Status.State == swarm.TaskShutdown {
+		return true // stopped by us (update, node lost): replace at once
+	}
+	switch rp.Condition {
+	case swarm.RestartNone:
+		return false
+	case swarm.RestartOnFailure:
+		if last.Status.State == swarm.TaskComplete {
+			return false
+		}
+	}
+	if rp.MaxAttempts != nil && *rp.MaxAttempts > 0 && p.attempts(ts, rp.Window) >= int(*rp.MaxAttempts) {
+		return false
+	}
+	delay := defaultRestartDelay
+	if rp.Delay != nil {
+		delay = *rp.Delay
+	}
+	if due := last.Status.Timestamp.Add(delay); p.now.Before(due) {
+		p.wakeAt(due)
+		return false
+	}
+	return true
+}
+
+// attempts counts the slot's tasks that ended on their own within window.
+func (p *plan) attempts(ts []*swarm.Task, window *time.Duration) int {
+	n := 0
+	for _, t := range ts {
+		if t.Status.State != swarm.TaskFailed && t.Status.State != swarm.TaskComplete && t.Status.State != swarm.TaskRejected {
+			continue
+		}
+		if window != nil && *window > 0 && p.now.Sub(t.Status.Timestamp) > *window {
+			continue
+		}
+		n++
+	}
+	return n
+}
+
+// create adds a new task for a slot, from the service's current spec.
+func (p *plan) create(svc *swarm.Service, key slotKey) *swarm.Task {
+	t := &swarm.Task{
+		ID: swarm.TaskID(swarm.NewID()), ServiceID: svc.ID, ServiceName: svc.Spec.Name,
+		Slot: key.slot, Spec: svc.Spec.Task.Copy(), SpecVersion: svc.SpecVersion,
+		DesiredState: swarm.TaskRunning,
+		Status:       swarm.TaskStatus{State: swarm.TaskPending, Timestamp: p.now, Message: "pending task scheduling"},
+	}
+	if key.node != "" { // global: its node is its slot
+		t.NodeID = key.node
+		t.Status = swarm.TaskStatus{State: swarm.TaskAssigned, Timestamp: p.now, Message: "scheduler assigned task to node"}
+	}
+	p.creates = append(p.creates, t)
+	return t
+}
+
+// trim deletes a slot's oldest finished tasks beyond the retention limit.
+func (p *plan) trim(ts []*swarm.Task) {
+	keep := max(p.keep, 1)
+	for i, t := range ts {
+		if i < keep {
+			continue
+		}
+		if t.DesiredState > swarm.TaskRunning && (t.Status.State.Terminal() || t.NodeID == "" || p.nodeDown(t.NodeID)) {
+			p.deletes = append(p.deletes, t.ID)
+		}
+	}
+}
+
+// globalFits reports whether a global service's task may run on n.
+func (p *plan) globalFits(n *swarm.Node, svc *swarm.Service) bool {
+	if p.fits == nil {
+		return true
+	}
+	return p.fits(n, &svc.Spec.Task)
+}

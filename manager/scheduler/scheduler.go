@@ -1,0 +1,159 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/shoal-project/shoal/manager/store"
+	"github.com/shoal-project/shoal/swarm"
+)
+
+// Proposer writes a command through consensus. Run calls it from its own
+// goroutine, one call at a time; the error is the command's outcome or
+// why it could not be committed (not leader, ctx ended).
+type Proposer interface {
+	Propose(ctx context.Context, cmd *store.Command) error
+}
+
+// Config holds the scheduler's dependencies and settings. Zero settings
+// take their defaults (DefaultConfig).
+type Config struct {
+	Store    *store.Store
+	Proposer Proposer
+	Logger   *slog.Logger
+	// Debounce is how long a pass waits after the first change it sees,
+	// so that a burst of changes is handled in one pass.
+	Debounce time.Duration
+	// Retry is how long the loop waits before another pass when a
+	// proposal failed and no change came to wake it.
+	Retry time.Duration
+	// BatchSize caps the task changes in one proposed command.
+	BatchSize int
+}
+
+// DefaultConfig returns the default settings, without dependencies.
+func DefaultConfig() Config {
+	return Config{Debounce: 25 * time.Millisecond, Retry: time.Second, BatchSize: 1000}
+}
+
+// Validate checks that the dependencies are set and the settings sane.
+func (c Config) Validate() error {
+	switch {
+	case c.Store == nil || c.Proposer == nil:
+		return errors.New("scheduler: config needs a store and a proposer")
+	case c.Debounce < 0 || c.Retry < 0 || c.BatchSize < 0:
+		return fmt.Errorf("scheduler: negative setting (debounce %v, retry %v, batch size %d)", c.Debounce, c.Retry, c.BatchSize)
+	}
+	return nil
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Debounce == 0 {
+		c.Debounce = d.Debounce
+	}
+	if c.Retry == 0 {
+		c.Retry = d.Retry
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = d.BatchSize
+	}
+	return c
+}
+
+// Scheduler is the placement loop of one leadership term.
+type Scheduler struct {
+	cfg Config
+}
+
+// New returns a scheduler; Run starts it.
+func New(cfg Config) *Scheduler {
+	return &Scheduler{cfg: cfg.withDefaults()}
+}
+
+// Run places tasks until ctx ends, then returns nil; it returns an error
+// only for a bad Config. It is the scheduler's only goroutine: it makes a
+// pass at once, then one pass Debounce after each change of the store
+// (changes that come meanwhile join that pass), and retries a failed pass
+// after Retry. A Scheduler runs once; make a new one for the next term.
+func (s *Scheduler) Run(ctx context.Context) error {
+	if err := s.cfg.Validate(); err != nil {
+		return err
+	}
+	// Take the change channel before each read, so a change made while a
+	// pass reads is never missed: it closes the channel already held.
+	changes := s.cfg.Store.Changes()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	armed := true
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-changes:
+			changes = s.cfg.Store.Changes()
+			if !armed {
+				timer.Reset(s.cfg.Debounce)
+				armed = true
+			}
+		case <-timer.C:
+			armed = false
+			if err := s.pass(ctx); err != nil && ctx.Err() == nil {
+				s.cfg.Logger.Warn("scheduling pass failed, will retry", "err", err, "retry", s.cfg.Retry)
+				timer.Reset(s.cfg.Retry)
+				armed = true
+			}
+		}
+	}
+}
+
+// pass schedules every task that waits for a node, and proposes the
+// placements and new reasons.
+func (s *Scheduler) pass(ctx context.Context) error {
+	snap, waiting, err := ReadSnapshot(s.cfg.Store.ReadTxn())
+	if err != nil {
+		return fmt.Errorf("scheduler: read state: %w", err)
+	}
+	if len(waiting) == 0 {
+		return nil
+	}
+	decisions := Schedule(snap, waiting)
+	changes, placed := changesFor(decisions, waiting)
+	s.cfg.Logger.Debug("scheduling pass", "waiting", len(waiting), "placed", placed, "changes", len(changes))
+	for len(changes) > 0 {
+		n := min(len(changes), s.cfg.BatchSize)
+		if err := s.cfg.Proposer.Propose(ctx, store.NewAssignTasks(changes[:n])); err != nil {
+			return fmt.Errorf("scheduler: propose %d task changes: %w", n, err)
+		}
+		changes = changes[n:]
+	}
+	return nil
+}
+
+// changesFor turns decisions into assign-task changes. A task that stays
+// pending for the reason it already shows is left out: writing it again
+// would change nothing but would wake every watcher, this loop included.
+func changesFor(decisions []Decision, waiting []*swarm.Task) (changes []store.TaskChange, placed int) {
+	byID := make(map[swarm.TaskID]*swarm.Task, len(waiting))
+	for _, t := range waiting {
+		byID[t.ID] = t
+	}
+	for _, d := range decisions {
+		if d.Node != "" {
+			changes = append(changes, store.TaskChange{ID: d.Task, NodeID: d.Node})
+			placed++
+			continue
+		}
+		if t := byID[d.Task]; t != nil && t.Status.State == swarm.TaskPending && t.Status.Err == d.Reason {
+			continue
+		}
+		changes = append(changes, store.TaskChange{ID: d.Task, Status: &swarm.TaskStatus{Err: d.Reason}})
+	}
+	return changes, placed
+}
