@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shoal-project/shoal/agent/exec"
 	"github.com/shoal-project/shoal/ca"
 	"github.com/shoal-project/shoal/clusternet"
 	"github.com/shoal-project/shoal/dispatchapi"
@@ -28,7 +29,11 @@ type Config struct {
 	// the cluster wants changed; the node installs them and starts or stops
 	// its manager role. An error is retried at the next heartbeat.
 	OnRenewed func(ctx context.Context, role swarm.NodeRole, certPEM, keyPEM []byte) error
-	Logger    *slog.Logger
+	// Executor runs the node's tasks; nil: the node runs none.
+	Executor exec.Executor
+	// Hostname fills {{.Node.Hostname}} in task templates.
+	Hostname string
+	Logger   *slog.Logger
 }
 
 // ErrRemoved is returned by Run when the managers say this node was removed.
@@ -42,6 +47,13 @@ type Agent struct {
 	mu       sync.Mutex
 	managers []dispatchapi.Peer
 	next     int // index of the manager to try next
+
+	repMu   sync.Mutex
+	pending map[swarm.TaskID]dispatchapi.TaskStatusUpdate // unsent task statuses
+	repKick chan struct{}
+
+	tasksMu sync.Mutex
+	tasks   map[swarm.TaskID]*swarm.Task // the node's tasks as last assigned
 }
 
 // New returns an agent; Run starts its session.
@@ -49,7 +61,8 @@ func New(cfg Config) *Agent {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Agent{cfg: cfg, client: clusternet.NewHTTPClient(cfg.Creds), managers: slices.Clone(cfg.Managers)}
+	return &Agent{cfg: cfg, client: clusternet.NewHTTPClient(cfg.Creds), managers: slices.Clone(cfg.Managers),
+		repKick: make(chan struct{}, 1), tasks: map[swarm.TaskID]*swarm.Task{}}
 }
 
 // Managers returns the managers this node knows of.
@@ -59,9 +72,24 @@ func (a *Agent) Managers() []dispatchapi.Peer {
 	return slices.Clone(a.managers)
 }
 
-// Run keeps the session going until ctx ends or the node is removed.
+// Run keeps the session going, and runs the node's tasks, until ctx ends or
+// the node is removed.
 func (a *Agent) Run(ctx context.Context) error {
 	defer a.client.CloseIdleConnections()
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	if a.cfg.Executor != nil {
+		wg.Add(2)
+		go func() { defer wg.Done(); a.worker(ctx) }()
+		go func() { defer wg.Done(); a.reporter(ctx) }()
+	}
+	return a.session(ctx)
+}
+
+// session sends heartbeats until ctx ends or the node is removed.
+func (a *Agent) session(ctx context.Context) error {
 	period := swarm.DefaultHeartbeatPeriod
 	for {
 		resp, err := a.heartbeat(ctx, period)

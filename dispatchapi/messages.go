@@ -93,3 +93,57 @@ type Error struct {
 	Class   string
 	Message string
 }
+
+// Task RPCs.
+const (
+	// PathAssignments is a long poll: it answers when the node's set of
+	// tasks differs from the one the caller last saw, or after a while.
+	PathAssignments = "/rpc/assignments"
+	// PathTaskStatus reports observed task states.
+	PathTaskStatus = "/rpc/tasks/status"
+	// PathLogs is served by every node's agent: a manager reads a task's
+	// log lines from it (a stream of JSON LogLine objects).
+	PathLogs = "/rpc/logs"
+)
+
+// AssignmentsRequest asks for the node's tasks.
+type AssignmentsRequest struct {
+	// Fingerprint is the one of the last answer ("" at first): the call
+	// waits until the tasks differ from it.
+	Fingerprint string
+}
+
+// AssignmentsResponse is the complete set of tasks placed on the node that
+// it must run or stop.
+type AssignmentsResponse struct {
+	Fingerprint string
+	Tasks       []*swarm.Task
+}
+
+// TaskStatusUpdate is one task's observed status.
+type TaskStatusUpdate struct {
+	TaskID swarm.TaskID
+	Status swarm.TaskStatus
+}
+
+// TaskStatusRequest reports a batch of task states.
+type TaskStatusRequest struct {
+	Updates []TaskStatusUpdate
+}
+
+// LogsRequest selects a task's log lines.
+type LogsRequest struct {
+	TaskID swarm.TaskID
+	Follow bool
+	Tail   int // < 0: all
+	Since  time.Time
+	Stdout bool
+	Stderr bool
+}
+
+// LogLine is one line of a task's output.
+type LogLine struct {
+	Stream    int // 1 stdout, 2 stderr
+	Timestamp time.Time
+	Line      []byte
+}

@@ -14,6 +14,8 @@ import (
 	"github.com/shoal-project/shoal/manager/consensus"
 	"github.com/shoal-project/shoal/manager/controlapi"
 	"github.com/shoal-project/shoal/manager/dispatcher"
+	"github.com/shoal-project/shoal/manager/orchestrator"
+	"github.com/shoal-project/shoal/manager/scheduler"
 	"github.com/shoal-project/shoal/manager/store"
 	"github.com/shoal-project/shoal/swarm"
 )
@@ -69,7 +71,9 @@ func New(cfg Config) (*Manager, error) {
 	m := &Manager{cfg: cfg, store: st, raft: r, client: clusternet.NewHTTPClient(cfg.Creds), log: cfg.Logger, doneCh: make(chan struct{})}
 	m.control = controlapi.New(controlapi.Config{
 		Store: st, Proposer: r, Raft: raftView{r}, Logger: cfg.Logger,
-		NewToken: func(c *swarm.Cluster) (string, error) { return newToken(c) },
+		NewToken:         func(c *swarm.Cluster) (string, error) { return newToken(c) },
+		CheckConstraints: checkConstraints,
+		Logs:             logSource{m},
 	})
 	m.handler = m.routes()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -184,8 +188,12 @@ func (m *Manager) startTerm(parent context.Context) *leaderTerm {
 		})
 		m.setDispatcher(d)
 		roles := &roleReconciler{m: m}
-		t.wg.Add(1)
+		sched := scheduler.New(scheduler.Config{Store: m.store, Proposer: m.raft, Logger: m.log.With("component", "scheduler")})
+		orch := orchestrator.New(orchestrator.Config{Store: m.store, Proposer: m.raft, Fits: fits, Logger: m.log.With("component", "orchestrator")})
+		t.wg.Add(3)
 		go func() { defer t.wg.Done(); roles.run(ctx) }()
+		go func() { defer t.wg.Done(); _ = sched.Run(ctx) }()
+		go func() { defer t.wg.Done(); _ = orch.Run(ctx) }()
 		m.log.Info("became leader", "node", m.cfg.NodeID)
 		d.Run(ctx)
 	}()
@@ -275,4 +283,16 @@ func (m *Manager) Members() []consensus.Member {
 		return nil
 	}
 	return list
+}
+
+// checkConstraints rejects placement constraints with bad syntax.
+func checkConstraints(exprs []string) error {
+	_, err := scheduler.ParseConstraints(exprs)
+	return err
+}
+
+// fits says whether a node satisfies a task's placement constraints.
+func fits(n *swarm.Node, spec *swarm.TaskSpec) bool {
+	cs, err := scheduler.ParseConstraints(spec.Placement.Constraints)
+	return err == nil && scheduler.MatchNode(cs, n)
 }

@@ -26,6 +26,8 @@ func (m *Manager) routes() http.Handler {
 	mux.HandleFunc("POST "+dispatchapi.PathRenew, m.leaderOnly(m.rpcRenew))
 	mux.HandleFunc("POST "+dispatchapi.PathRaftJoin, m.leaderOnly(m.rpcRaftJoin))
 	mux.HandleFunc("POST "+dispatchapi.PathRaftLeave, m.leaderOnly(m.rpcRaftLeave))
+	mux.HandleFunc("POST "+dispatchapi.PathAssignments, m.leaderOnly(m.rpcAssignments))
+	mux.HandleFunc("POST "+dispatchapi.PathTaskStatus, m.leaderOnly(m.rpcTaskStatus))
 	if m.cfg.DockerAPI != nil {
 		mux.Handle(dispatchapi.PathDocker+"/", m.fromManager(http.StripPrefix(dispatchapi.PathDocker, m.cfg.DockerAPI)))
 	}
@@ -352,6 +354,53 @@ func (m *Manager) rpcRaftLeave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := m.raft.Propose(r.Context(), store.NewSetNodeManager(id.NodeID, nil)); err != nil && !errors.Is(err, swarm.ErrNotFound) {
+		writeErr(w, err)
+		return
+	}
+	reply(w, struct{}{})
+}
+
+func (m *Manager) rpcAssignments(w http.ResponseWriter, r *http.Request) {
+	id, err := m.caller(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	var req dispatchapi.AssignmentsRequest
+	if err := decode(r, &req); err != nil {
+		writeErr(w, err)
+		return
+	}
+	d := m.dispatcher()
+	if d == nil {
+		writeErr(w, swarm.ErrNoLeader)
+		return
+	}
+	resp, err := d.Assignments(r.Context(), id.NodeID, req)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	reply(w, resp)
+}
+
+func (m *Manager) rpcTaskStatus(w http.ResponseWriter, r *http.Request) {
+	id, err := m.caller(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	var req dispatchapi.TaskStatusRequest
+	if err := decode(r, &req); err != nil {
+		writeErr(w, err)
+		return
+	}
+	d := m.dispatcher()
+	if d == nil {
+		writeErr(w, swarm.ErrNoLeader)
+		return
+	}
+	if err := d.UpdateTaskStatus(r.Context(), id.NodeID, req); err != nil {
 		writeErr(w, err)
 		return
 	}

@@ -12,8 +12,9 @@ import (
 )
 
 // describe reports what this machine is, for the node's description.
-func describe(name, version string) swarm.NodeDescription {
+func describe(name, version, runtimeName string) swarm.NodeDescription {
 	return swarm.NodeDescription{
+		Runtime:       runtimeName,
 		Hostname:      name,
 		OS:            runtime.GOOS,
 		Architecture:  machine(),

@@ -33,7 +33,7 @@ func (n *Node) Init(ctx context.Context, req apiserver.InitRequest) (swarm.NodeI
 	if err != nil {
 		return "", err
 	}
-	c, self, creds, err := newCluster(req, advertise, describe(n.cfg.Name, n.cfg.Version))
+	c, self, creds, err := newCluster(req, advertise, describe(n.cfg.Name, n.cfg.Version, n.cfg.Runtime))
 	if err != nil {
 		return "", err
 	}
@@ -146,7 +146,7 @@ func (n *Node) Join(ctx context.Context, req apiserver.JoinRequest) error {
 	if err != nil {
 		return err
 	}
-	jreq := dispatchapi.JoinRequest{Token: req.JoinToken, CSR: csrPEM, Description: describe(n.cfg.Name, n.cfg.Version),
+	jreq := dispatchapi.JoinRequest{Token: req.JoinToken, CSR: csrPEM, Description: describe(n.cfg.Name, n.cfg.Version, n.cfg.Runtime),
 		Availability: req.Availability, Addr: advertise}
 	resp, root, err := requestJoin(ctx, tok.Digest, req.RemoteAddrs, jreq)
 	if err != nil {

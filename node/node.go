@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/shoal-project/shoal/agent"
+	"github.com/shoal-project/shoal/agent/exec"
 	"github.com/shoal-project/shoal/apiserver"
 	"github.com/shoal-project/shoal/ca"
 	"github.com/shoal-project/shoal/clusternet"
@@ -55,6 +56,7 @@ type Node struct {
 
 	api        http.Handler // Docker API for the local sockets
 	clusterAPI http.Handler // Docker API for requests forwarded by followers
+	executor   exec.Executor
 }
 
 // New prepares a node; Run starts it.
@@ -68,10 +70,17 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Name == "" {
 		cfg.Name, _ = os.Hostname()
 	}
+	if cfg.Runtime == "" {
+		cfg.Runtime = "process"
+	}
 	if err := os.MkdirAll(cfg.DataRoot, 0o700); err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger, opLock: make(chan struct{}, 1)}
+	executor, err := newExecutor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger, opLock: make(chan struct{}, 1), executor: executor}
 	n.api = apiserver.New(apiserver.Config{Backend: n, Logger: cfg.Logger.With("component", "api"), Version: cfg.Version})
 	n.clusterAPI = apiserver.New(apiserver.Config{Backend: leaderBackend{n}, Logger: cfg.Logger.With("component", "api-forwarded"), Version: cfg.Version})
 	return n, nil
@@ -186,4 +195,15 @@ func (n *Node) shutdown() {
 	if port != nil {
 		port.Close()
 	}
+}
+
+// newExecutor makes the task runtime chosen by --runtime.
+func newExecutor(cfg Config) (exec.Executor, error) {
+	switch cfg.Runtime {
+	case "process":
+		return newProcessExecutor(cfg)
+	case "docker":
+		return nil, fmt.Errorf("node: the docker runtime is not available yet; use --runtime process")
+	}
+	return nil, fmt.Errorf("node: unknown runtime %q (want process or docker)", cfg.Runtime)
 }

@@ -63,8 +63,13 @@ func (n *Node) startPort(st *state, creds *ca.Credentials) error {
 	return nil
 }
 
-// serveCluster sends cluster-port requests to the manager role, if any.
+// serveCluster sends cluster-port requests to the agent (task logs, asked
+// by a manager) or to the manager role, if any.
 func (n *Node) serveCluster(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == dispatchapi.PathLogs {
+		n.serveLogs(w, r)
+		return
+	}
 	_, mgr := n.parts()
 	if mgr == nil {
 		w.Header().Set("Content-Type", "application/json")
@@ -113,6 +118,7 @@ func (n *Node) startAgent() {
 	a := agent.New(agent.Config{
 		Addr: n.st.AdvertiseAddr, Managers: n.st.Managers, Creds: n.creds,
 		OnManagers: n.saveManagers, OnRenewed: n.changeRole,
+		Executor: n.executor, Hostname: n.cfg.Name,
 		Logger: n.log.With("component", "agent"),
 	})
 	done := make(chan struct{})
@@ -155,4 +161,20 @@ func (n *Node) saveManagers(peers []dispatchapi.Peer) {
 	if err := n.st.save(n.cfg.DataRoot); err != nil {
 		n.log.Warn("saving manager list", "err", err)
 	}
+}
+
+// serveLogs lets a manager read a task's logs from this node's agent.
+func (n *Node) serveLogs(w http.ResponseWriter, r *http.Request) {
+	n.mu.Lock()
+	a, creds := n.agent, n.creds
+	n.mu.Unlock()
+	if a == nil || creds == nil || r.TLS == nil {
+		http.Error(w, "no agent", http.StatusServiceUnavailable)
+		return
+	}
+	if id, err := ca.PeerIdentity(*r.TLS); err != nil || id.Role != swarm.RoleManager {
+		http.Error(w, "only managers may read task logs", http.StatusForbidden)
+		return
+	}
+	a.ServeLogs(w, r)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/shoal-project/shoal/manager/store"
 	"github.com/shoal-project/shoal/swarm"
@@ -159,13 +160,32 @@ func (s *Server) streamLogs(ctx context.Context, tasks []*swarm.Task, opts LogOp
 	if s.cfg.Logs == nil {
 		return swarm.Errorf(swarm.ErrUnavailable, "service logs are not available on this manager")
 	}
+	// One stream per task, all at once (following several tasks must not
+	// wait for the first to end); out sees one message at a time.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var mu sync.Mutex
+	errs := make(chan error, len(tasks))
+	n := 0
 	for _, t := range tasks {
 		if t.NodeID == "" {
 			continue
 		}
-		if err := s.cfg.Logs.TaskLogs(ctx, t, opts, out); err != nil {
-			return err
+		n++
+		go func() {
+			errs <- s.cfg.Logs.TaskLogs(ctx, t, opts, func(m LogMessage) error {
+				mu.Lock()
+				defer mu.Unlock()
+				return out(m)
+			})
+		}()
+	}
+	var first error
+	for range n {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			cancel()
 		}
 	}
-	return nil
+	return first
 }

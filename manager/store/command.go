@@ -161,7 +161,7 @@ func NewCreateTasks(tasks []*swarm.Task) *Command {
 }
 
 // NewAssignTasks places pending tasks on nodes (NodeID set) or records why
-// they stay pending (Status.Message, no NodeID).
+// they stay pending (Status.Err, no NodeID).
 func NewAssignTasks(changes []TaskChange) *Command {
 	return &Command{Op: OpAssignTasks, Time: now(), Changes: changes}
 }
