@@ -82,6 +82,19 @@ func (s *server) routes() {
 	s.handle("DELETE /nodes/{id}", s.removeNode)
 	s.handle("POST /nodes/{id}/update", s.updateNode)
 
+	s.handle("GET /services", s.listServices)
+	s.handle("POST /services/create", s.createService)
+	s.handle("GET /services/{id}", s.inspectService)
+	s.handle("POST /services/{id}/update", s.updateService)
+	s.handle("DELETE /services/{id}", s.removeService)
+	s.handle("GET /services/{id}/logs", s.serviceLogs)
+	s.handle("GET /tasks", s.listTasks)
+	s.handle("GET /tasks/{id}", s.inspectTask)
+	s.handle("GET /tasks/{id}/logs", s.taskLogs)
+	// The image reference is not escaped: {name...} takes the rest of the
+	// path, "/json" included (a wildcard cannot be followed by a suffix).
+	s.handle("GET /distribution/{name...}", s.inspectDistribution)
+
 	// Everything else, including a known path with another method, is
 	// "page not found", as in moby.
 	notFound := s.wrap(func(http.ResponseWriter, *http.Request) error { return errPageNotFound })
@@ -211,6 +224,16 @@ func (r *statusRecorder) Flush() {
 		}
 		f.Flush()
 	}
+}
+
+// FlushError flushes and reports a failed write to the client, so that a
+// stream (logs) notices when its client is gone. http.ResponseController
+// prefers it to Flush.
+func (r *statusRecorder) FlushError() error {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return http.NewResponseController(r.ResponseWriter).Flush()
 }
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

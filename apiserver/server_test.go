@@ -108,7 +108,8 @@ func TestUnknownRoutes(t *testing.T) {
 		{http.MethodGet, "/vx/nodes"},
 		{http.MethodDelete, "/swarm"},
 		{http.MethodPut, "/v1.50/nodes/abc"},
-		{http.MethodGet, "/services"},
+		{http.MethodGet, "/networks"},
+		{http.MethodGet, "/v1.50/secrets"},
 	} {
 		res := serve(t, h, tc.method, tc.path, "")
 		wantError(t, res, http.StatusNotFound, "page not found")
