@@ -122,6 +122,7 @@ func (r *runner) run(ctx context.Context, t *swarm.Task) {
 	}
 	defer ctlr.Close()
 	defer r.cleanup(ctlr)
+	t = r.settleInherited(ctx, t, ctlr)
 	for {
 		next, err := r.step(ctx, t, ctlr)
 		if ctx.Err() != nil {
@@ -238,4 +239,26 @@ func (a *Agent) task(id swarm.TaskID) *swarm.Task {
 	a.tasksMu.Lock()
 	defer a.tasksMu.Unlock()
 	return a.tasks[id]
+}
+
+// settleInherited reports how a task that a previous run of this daemon had
+// started ended: its process died with the daemon (or was stopped at
+// restart), and that is a failure to report, not a clean shutdown, even if
+// the managers meanwhile asked it to stop.
+func (r *runner) settleInherited(ctx context.Context, t *swarm.Task, ctlr exec.Controller) *swarm.Task {
+	if t.Status.State < swarm.TaskStarting || t.Status.State.Terminal() {
+		return t
+	}
+	probe := t.Copy()
+	probe.DesiredState = swarm.TaskRunning
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	st, err := exec.Do(ctx, probe, ctlr)
+	if err != nil || st == nil || !st.State.Terminal() {
+		return t
+	}
+	nt := t.Copy()
+	nt.Status = *st
+	r.report(nt, nt.Status)
+	return nt
 }
