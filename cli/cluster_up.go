@@ -18,6 +18,7 @@ import (
 type clusterUpOptions struct {
 	managers, workers int
 	subnet            string
+	sample            bool
 }
 
 func newClusterUpCommand(dir *string) *cobra.Command {
@@ -34,6 +35,7 @@ func newClusterUpCommand(dir *string) *cobra.Command {
 	f.IntVar(&opts.managers, "managers", 3, "Number of managers")
 	f.IntVar(&opts.workers, "workers", 0, "Number of workers")
 	f.StringVar(&opts.subnet, "subnet", "127.0.1", "First three octets of the loopback addresses (node N gets .N)")
+	f.BoolVar(&opts.sample, "sample-service", true, "Start the sample service \"hello\" (one replica per node)")
 	return cmd
 }
 
@@ -68,7 +70,15 @@ func runClusterUp(ctx context.Context, out io.Writer, dir string, opts clusterUp
 	if err := formPlayground(ctx, p); err != nil {
 		return fmt.Errorf("forming the swarm: %w (logs in %s/*/daemon.log)", err, dir)
 	}
+	if opts.sample {
+		if err := createSample(ctx, p, len(p.Nodes)); err != nil {
+			return fmt.Errorf("creating the sample service: %w", err)
+		}
+	}
 	fmt.Fprintf(out, "Local cluster up in %s: %d managers, %d workers.\n\n", dir, opts.managers, opts.workers)
+	if opts.sample {
+		fmt.Fprintf(out, "Sample service \"hello\": %d replicas, each printing where it runs (shoal service ps hello; shoal service logs hello).\n\n", len(p.Nodes))
+	}
 	fmt.Fprintf(out, "Point the CLI at it (it fails over between the managers by itself):\n\n    export SHOAL_HOST=%s\n\n", p.managerHosts())
 	fmt.Fprintf(out, "or use docker:  docker -H %s node ls\n\n", p.Nodes[0].host(p))
 	fmt.Fprintf(out, "Then: shoal node ls; shoal cluster kill node01; shoal cluster start node01; shoal cluster down\n")
@@ -161,4 +171,25 @@ func joinPlayNode(ctx context.Context, p *playground, n *playNode, token, remote
 	}
 	defer api.Close()
 	return api.SwarmJoin(ctx, swarm.JoinRequest{ListenAddr: n.Addr, AdvertiseAddr: n.Addr, RemoteAddrs: []string{remote}, JoinToken: token})
+}
+
+// createSample starts a small service whose tasks say which node they run on.
+func createSample(ctx context.Context, p *playground, replicas int) error {
+	api, err := client.New([]string{p.Nodes[0].host(p)})
+	if err != nil {
+		return err
+	}
+	defer api.Close()
+	n := uint64(replicas)
+	spec := swarm.ServiceSpec{
+		Annotations: swarm.Annotations{Name: "hello"},
+		TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{
+			Image: "busybox",
+			Env:   []string{"NODE={{.Node.Hostname}}", "SLOT={{.Task.Slot}}"},
+			Args:  []string{"sh", "-c", "while true; do echo \"hello from slot $SLOT on $NODE\"; sleep 5; done"},
+		}},
+		Mode: swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &n}},
+	}
+	_, _, err = api.ServiceCreate(ctx, spec, client.ServiceCreateOptions{})
+	return err
 }
