@@ -36,6 +36,8 @@ type fakeDaemon struct {
 	fail  map[string]apiFailure
 	reqs  []string          // "METHOD /path?query", version prefix kept
 	posts map[string]string // last body per "METHOD /route"
+	auth  map[string]string // last X-Registry-Auth header per "METHOD /route"
+	svc   serviceState      // services, tasks and their logs
 }
 
 type apiFailure struct {
@@ -58,6 +60,7 @@ func startFake(t *testing.T, fd *fakeDaemon) *fakeDaemon {
 		fd.fail = map[string]apiFailure{}
 	}
 	fd.posts = map[string]string{}
+	fd.auth = map[string]string{}
 	srv := httptest.NewUnstartedServer(fd)
 	srv.Listener = l
 	srv.Start()
@@ -90,6 +93,9 @@ func (fd *fakeDaemon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fd.reqs = append(fd.reqs, rec)
 	if r.Method == http.MethodPost {
 		fd.posts[r.Method+" "+route] = string(body)
+	}
+	if a := r.Header.Get("X-Registry-Auth"); a != "" {
+		fd.auth[r.Method+" "+route] = a
 	}
 	w.Header().Set("Api-Version", "1.50")
 	w.Header().Set("Ostype", "linux")
@@ -135,6 +141,7 @@ func (fd *fakeDaemon) route(w http.ResponseWriter, r *http.Request, route string
 		fd.updateNode(w, r, strings.TrimSuffix(strings.TrimPrefix(route, "/nodes/"), "/update"), body)
 	case r.Method == http.MethodDelete && strings.HasPrefix(route, "/nodes/"):
 		fd.removeNode(w, strings.TrimPrefix(route, "/nodes/"))
+	case fd.routeServices(w, r, route, body):
 	default:
 		writeAPIError(w, http.StatusNotFound, "page not found")
 	}

@@ -195,9 +195,12 @@ func runDocker(t *testing.T, bin, host string, args []string) outcome {
 		}
 		code = exit.ExitCode()
 	}
+	// Docker names itself "docker"; shoal says "shoal". Swarm's label keys
+	// (com.docker.swarm.task.id, ...) are the same for both.
+	rename := strings.NewReplacer("com.docker.", "com.docker.", "docker", "shoal")
 	return outcome{
-		stdout: strings.ReplaceAll(out.String(), "docker", "shoal"),
-		stderr: strings.ReplaceAll(errOut.String(), "docker", "shoal"),
+		stdout: rename.Replace(out.String()),
+		stderr: rename.Replace(errOut.String()),
 		code:   code,
 	}
 }

@@ -19,6 +19,7 @@ func newNodeCommand(s *session) *cobra.Command {
 		newNodeInspectCommand(s),
 		newNodeListCommand(s),
 		newNodePromoteCommand(s),
+		newNodePsCommand(s),
 		newNodeRemoveCommand(s),
 		newNodeUpdateCommand(s),
 	)

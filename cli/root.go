@@ -67,6 +67,7 @@ func NewRootCommand() *cobra.Command {
 		newVersionCommand(s),
 		newSwarmCommand(s),
 		newNodeCommand(s),
+		newServiceCommand(s),
 		newClusterCommand(),
 	)
 	setHelpTemplates(root)

@@ -13,8 +13,14 @@
 //     /_ping (GET on an unexpected status) on first use of an endpoint, then
 //     every path is prefixed with /v<min(server, DefaultAPIVersion)>.
 //   - The wire: request encoding (filters as {"key":{"value":true}}, query
-//     booleans, JSON bodies) and response decoding into the moby API types.
-//     HTTP errors become *Error, whose text is the daemon's message.
+//     booleans, JSON bodies, the X-Registry-Auth header) and response
+//     decoding into the moby API types, for the swarm, node, service, task
+//     and distribution endpoints. HTTP errors become *Error, whose text is
+//     the daemon's message.
+//   - Log streams: ServiceLogs and TaskLogs return a LogStream that splits
+//     the daemon's multiplexed frames ([stream, 0, 0, 0, size] + payload)
+//     into stdout and stderr lines, or hands out the raw body for TTY
+//     services.
 //
 // The package never imports server packages; the moby API types module is
 // the only vocabulary it shares with the daemon.

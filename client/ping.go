@@ -48,7 +48,7 @@ func (c *Client) Ping(ctx context.Context) (PingResult, error) {
 // 200 or 500 (which the docker client accepts as they are). The returned
 // response's body is drained and closed; only its status and headers count.
 func (c *Client) ping(ctx context.Context, ep *endpoint) (PingResult, *http.Response, error) {
-	resp, err := c.roundTrip(ctx, ep, http.MethodHead, "/_ping", nil, nil)
+	resp, err := c.roundTrip(ctx, ep, http.MethodHead, "/_ping", nil, nil, nil)
 	if err != nil && isConnectionFailure(ctx, err) {
 		return PingResult{}, nil, err
 	}
@@ -58,7 +58,7 @@ func (c *Client) ping(ctx context.Context, ep *endpoint) (PingResult, *http.Resp
 			return parsePing(resp.Header), resp, nil
 		}
 	}
-	resp, err = c.roundTrip(ctx, ep, http.MethodGet, "/_ping", nil, nil)
+	resp, err = c.roundTrip(ctx, ep, http.MethodGet, "/_ping", nil, nil, nil)
 	if err != nil {
 		return PingResult{}, nil, err
 	}

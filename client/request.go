@@ -22,11 +22,12 @@ type request struct {
 	method string
 	path   string // route without the version prefix, e.g. "/nodes/x"
 	query  url.Values
-	body   []byte // JSON; nil for no body
+	header http.Header // extra headers, e.g. X-Registry-Auth
+	body   []byte      // JSON; nil for no body
 }
 
 func newRequest(method, path string) *request {
-	return &request{method: method, path: path, query: url.Values{}}
+	return &request{method: method, path: path, query: url.Values{}, header: http.Header{}}
 }
 
 // withJSON sets v, encoded as JSON, as the body.
@@ -66,11 +67,11 @@ func (c *Client) sendTo(ctx context.Context, ep *endpoint, r *request) (*http.Re
 	if err != nil {
 		return nil, err
 	}
-	return c.roundTrip(ctx, ep, r.method, "/v"+version+r.path, r.query, r.body)
+	return c.roundTrip(ctx, ep, r.method, "/v"+version+r.path, r.query, r.header, r.body)
 }
 
 // roundTrip sends one HTTP request to ep.
-func (c *Client) roundTrip(ctx context.Context, ep *endpoint, method, path string, query url.Values, body []byte) (*http.Response, error) {
+func (c *Client) roundTrip(ctx context.Context, ep *endpoint, method, path string, query url.Values, header http.Header, body []byte) (*http.Response, error) {
 	u := url.URL{Scheme: ep.scheme, Host: ep.urlHost, Path: path, RawQuery: query.Encode()}
 	var rd io.Reader
 	if body != nil {
@@ -79,6 +80,9 @@ func (c *Client) roundTrip(ctx context.Context, ep *endpoint, method, path strin
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
 		return nil, err
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
 	}
 	req.Header.Set("User-Agent", c.userAgent)
 	if body != nil {
