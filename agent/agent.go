@@ -29,6 +29,11 @@ type Config struct {
 	// the cluster wants changed; the node installs them and starts or stops
 	// its manager role. An error is retried at the next heartbeat.
 	OnRenewed func(ctx context.Context, role swarm.NodeRole, certPEM, keyPEM []byte) error
+	// LocalManagers, if set, lists the managers this node knows from its
+	// own Raft membership (on a manager); the agent adds them to its list
+	// when its managers stop answering, so a node demoted before it heard
+	// of the others can still find them.
+	LocalManagers func() []dispatchapi.Peer
 	// Executor runs the node's tasks; nil: the node runs none.
 	Executor exec.Executor
 	// Hostname fills {{.Node.Hostname}} in task templates.
@@ -148,9 +153,18 @@ func (a *Agent) current() string {
 }
 
 func (a *Agent) advance() {
+	var local []dispatchapi.Peer
+	if a.cfg.LocalManagers != nil {
+		local = a.cfg.LocalManagers()
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.next++
+	for _, p := range local {
+		if !slices.ContainsFunc(a.managers, func(q dispatchapi.Peer) bool { return q.Addr == p.Addr }) {
+			a.managers = append(a.managers, p)
+		}
+	}
 }
 
 func (a *Agent) update(managers []dispatchapi.Peer) {

@@ -105,33 +105,38 @@ func (m *Mux) sort(raw net.Conn) {
 	}
 	switch conn.ConnectionState().NegotiatedProtocol {
 	case ProtoRaft:
-		m.handoff(m.raftCh, conn)
+		m.handoff(m.raftCh, conn, nil)
 	default:
-		m.handoff(m.http.ch, conn)
+		m.handoff(m.http.ch, conn, m.http.closed)
 	}
 }
 
-func (m *Mux) handoff(ch chan net.Conn, conn *tls.Conn) {
+func (m *Mux) handoff(ch chan net.Conn, conn *tls.Conn, closed <-chan struct{}) {
 	t := time.NewTimer(handshakeTimeout)
 	defer t.Stop()
 	select {
 	case ch <- conn:
 	case <-t.C: // nobody serves this protocol now (e.g. Raft on a worker)
 		conn.Close()
+	case <-closed:
+		conn.Close()
 	case <-m.stopCh:
 		conn.Close()
 	}
 }
 
-// chanListener is a net.Listener fed from a channel.
+// chanListener is a net.Listener fed from a channel. Closing it ends its
+// Accept (so an http.Server on it can shut down) without closing the mux.
 type chanListener struct {
-	addr   net.Addr
-	ch     chan net.Conn
-	stopCh <-chan struct{}
+	addr      net.Addr
+	ch        chan net.Conn
+	stopCh    <-chan struct{}
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 func newChanListener(addr net.Addr, stop <-chan struct{}) *chanListener {
-	return &chanListener{addr: addr, ch: make(chan net.Conn), stopCh: stop}
+	return &chanListener{addr: addr, ch: make(chan net.Conn), stopCh: stop, closed: make(chan struct{})}
 }
 
 func (l *chanListener) Accept() (net.Conn, error) {
@@ -140,8 +145,13 @@ func (l *chanListener) Accept() (net.Conn, error) {
 		return c, nil
 	case <-l.stopCh:
 		return nil, net.ErrClosed
+	case <-l.closed:
+		return nil, net.ErrClosed
 	}
 }
 
-func (l *chanListener) Close() error   { return nil }
+func (l *chanListener) Close() error {
+	l.closeOnce.Do(func() { close(l.closed) })
+	return nil
+}
 func (l *chanListener) Addr() net.Addr { return l.addr }

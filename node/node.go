@@ -189,11 +189,11 @@ func (n *Node) shutdown() {
 	if mgr != nil {
 		mgr.Stop()
 	}
-	if srv != nil {
-		srv.Close()
-	}
 	if port != nil {
 		port.Close()
+	}
+	if srv != nil {
+		srv.Close()
 	}
 }
 

@@ -118,7 +118,7 @@ func (n *Node) startAgent() {
 	a := agent.New(agent.Config{
 		Addr: n.st.AdvertiseAddr, Managers: n.st.Managers, Creds: n.creds,
 		OnManagers: n.saveManagers, OnRenewed: n.changeRole,
-		Executor: n.executor, Hostname: n.cfg.Name,
+		Executor: n.executor, Hostname: n.cfg.Name, LocalManagers: n.localManagers,
 		Logger: n.log.With("component", "agent"),
 	})
 	done := make(chan struct{})
@@ -177,4 +177,12 @@ func (n *Node) serveLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.ServeLogs(w, r)
+}
+
+// localManagers lists the managers of this node's own Raft membership.
+func (n *Node) localManagers() []dispatchapi.Peer {
+	if _, mgr := n.parts(); mgr != nil {
+		return mgr.Managers()
+	}
+	return nil
 }
