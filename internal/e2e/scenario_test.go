@@ -41,12 +41,20 @@ func TestReferenceScenario(t *testing.T) {
 	// Step 6: kill the leader; the survivor has no leader.
 	leader := c.leader(t, dev01, dev02)
 	other := otherOf(c, leader, dev01, dev02)
+	deadTask := taskOn(t, leader, "ping", leader.name)
 	leader.kill(t)
 	wantNoLeaderSoon(t, other)
 
 	// Step 7: it returns; control is back.
 	leader.start(t)
 	c.waitHealthy(t, other, map[string]string{"dev01": "manager", "dev02": "manager"})
+	waitTask(t, other, deadTask.ID, func(task swarm.Task) error {
+		if task.Status.State != swarm.TaskStateFailed {
+			return fmt.Errorf("task of the dead node: %s, want failed once it reports back", task.Status.State)
+		}
+		return nil
+	})
+	waitSlots(t, other, "ping", map[int]string{}, 2) // the dead node's slot is running again
 
 	// Step 8: kill the non-leader manager: still no quorum, but the task on
 	// the survivor keeps running and no replacement starts.
@@ -65,13 +73,13 @@ func TestReferenceScenario(t *testing.T) {
 	// Step 9: it returns; the slot gets a new task, the old one is Failed.
 	victim.start(t)
 	c.waitHealthy(t, leader, map[string]string{"dev01": "manager", "dev02": "manager"})
-	waitSlots(t, leader, "ping", map[int]string{}, 2)
 	waitTask(t, leader, victimTask.ID, func(task swarm.Task) error {
 		if task.DesiredState != swarm.TaskStateShutdown || task.Status.State != swarm.TaskStateFailed || task.Status.Err == "" {
 			return fmt.Errorf("old task: desired %s, state %s, err %q", task.DesiredState, task.Status.State, task.Status.Err)
 		}
 		return nil
 	})
+	waitSlots(t, leader, "ping", map[int]string{}, 2) // a new task for the slot, after the restart delay
 	ps := leader.mustShoal(t, "service", "ps", "ping")
 	if !strings.Contains(ps, `\_ ping.`) || !strings.Contains(ps, "Failed") {
 		t.Errorf("service ps does not show the failed task in the slot's history:\n%s", ps)
@@ -334,3 +342,4 @@ func cmdline(pid int) string {
 	b, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
 	return strings.ReplaceAll(string(b), "\x00", " ")
 }
+
