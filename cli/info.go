@@ -3,9 +3,11 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"github.com/shoal-project/shoal/dockerapi"
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	units "github.com/docker/go-units"
 	"github.com/moby/moby/api/types/swarm"
@@ -224,6 +226,9 @@ func printClusterSpec(w io.Writer, spec swarm.Spec) {
 	fmt.Fprintln(w, "   Election Tick:", spec.Raft.ElectionTick)
 	fmt.Fprintln(w, "  Dispatcher:")
 	fmt.Fprintln(w, "   Heartbeat Period:", units.HumanDuration(spec.Dispatcher.HeartbeatPeriod))
+	if grace, err := time.ParseDuration(spec.Labels[dockerapi.LabelNodeDownGrace]); err == nil {
+		fmt.Fprintln(w, "   Node Down Grace:", units.HumanDuration(grace)) // shoal's own setting
+	}
 	fmt.Fprintln(w, "  CA Configuration:")
 	fmt.Fprintln(w, "   Expiry Duration:", units.HumanDuration(spec.CAConfig.NodeCertExpiry))
 	fmt.Fprintln(w, "   Force Rotate:", spec.CAConfig.ForceRotate)

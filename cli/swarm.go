@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/shoal-project/shoal/dockerapi"
 	"net"
 	"net/url"
 	"strconv"
@@ -57,6 +58,7 @@ type swarmSpecOptions struct {
 	certExpiry          time.Duration
 	snapshotInterval    uint64
 	maxSnapshots        uint64
+	nodeDownGrace       time.Duration
 }
 
 // addFlags declares the cluster setting flags. Their defaults are shown in
@@ -68,7 +70,12 @@ func (o *swarmSpecOptions) addFlags(flags *pflag.FlagSet) {
 	flags.DurationVar(&o.certExpiry, flagCertExpiry, 90*24*time.Hour, "Validity period for node certificates (ns|us|ms|s|m|h)")
 	flags.Uint64Var(&o.snapshotInterval, flagSnapshotInterval, 10000, "Number of log entries between Raft snapshots")
 	flags.Uint64Var(&o.maxSnapshots, flagMaxSnapshots, 0, "Number of additional Raft snapshots to retain")
+	flags.DurationVar(&o.nodeDownGrace, flagNodeDownGrace, 3*time.Second, "How long a silent node may stay Unknown before it is declared Down and its tasks are rescheduled (shoal)")
 }
+
+// flagNodeDownGrace is a shoal setting the Docker API has no field for: it
+// travels as a cluster label (dockerapi.LabelNodeDownGrace).
+const flagNodeDownGrace = "node-down-grace"
 
 // merge writes the flags the user set into spec.
 func (o *swarmSpecOptions) merge(spec *swarm.Spec, flags *pflag.FlagSet) {
@@ -88,6 +95,12 @@ func (o *swarmSpecOptions) merge(spec *swarm.Spec, flags *pflag.FlagSet) {
 	if flags.Changed(flagMaxSnapshots) {
 		keep := o.maxSnapshots
 		spec.Raft.KeepOldSnapshots = &keep
+	}
+	if flags.Changed(flagNodeDownGrace) {
+		if spec.Labels == nil {
+			spec.Labels = map[string]string{}
+		}
+		spec.Labels[dockerapi.LabelNodeDownGrace] = o.nodeDownGrace.String()
 	}
 }
 

@@ -2,6 +2,7 @@ package dockerapi
 
 import (
 	"maps"
+	"time"
 
 	wire "github.com/moby/moby/api/types/swarm"
 	"github.com/shoal-project/shoal/swarm"
@@ -52,8 +53,13 @@ func ClusterInfoFromDomain(c *swarm.Cluster) (wire.ClusterInfo, error) {
 func SpecFromDomain(s swarm.ClusterSpec) wire.Spec {
 	retention := s.Orchestration.TaskHistoryRetentionLimit
 	keepOld := s.Raft.KeepOldSnapshots
+	labels := labelsToWire(s.Labels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[LabelNodeDownGrace] = s.Dispatcher.NodeDownGrace.String()
 	return wire.Spec{
-		Annotations:   wire.Annotations{Name: s.Name, Labels: labelsToWire(s.Labels)},
+		Annotations:   wire.Annotations{Name: s.Name, Labels: labels},
 		Orchestration: wire.OrchestrationConfig{TaskHistoryRetentionLimit: &retention},
 		Raft: wire.RaftConfig{
 			SnapshotInterval:           s.Raft.SnapshotInterval,
@@ -67,6 +73,12 @@ func SpecFromDomain(s swarm.ClusterSpec) wire.Spec {
 		EncryptionConfig: wire.EncryptionConfig{AutoLockManagers: s.AutoLockManagers},
 	}
 }
+
+// LabelNodeDownGrace carries the dispatcher's NodeDownGrace in the cluster
+// spec's labels: the Docker API has no field for it, and a label survives
+// the docker CLI's read-modify-write of the spec. `shoal swarm update
+// --node-down-grace` sets it.
+const LabelNodeDownGrace = "com.shoal.dispatcher.node-down-grace"
 
 // ClusterSpecFromWire overlays a spec read from the wire on base: a field that
 // is absent or zero on the wire keeps base's value. It serves both swarm init
@@ -86,6 +98,14 @@ func ClusterSpecFromWire(w wire.Spec, base swarm.ClusterSpec) swarm.ClusterSpec 
 	}
 	if w.Labels != nil {
 		s.Labels = maps.Clone(w.Labels)
+		if v, ok := s.Labels[LabelNodeDownGrace]; ok {
+			if d, err := time.ParseDuration(v); err == nil {
+				s.Dispatcher.NodeDownGrace = d
+			} else {
+				s.Dispatcher.NodeDownGrace = -1 // fails validation with a clear message
+			}
+			delete(s.Labels, LabelNodeDownGrace)
+		}
 	}
 	if v := w.Orchestration.TaskHistoryRetentionLimit; v != nil {
 		s.Orchestration.TaskHistoryRetentionLimit = *v

@@ -157,8 +157,9 @@ func TestSwarmFromDomainJSON(t *testing.T) {
 			t.Errorf("%v = %#v, want %#v", c.keys, got, c.want)
 		}
 	}
-	if got := path(t, m, "Spec", "Labels"); !reflect.DeepEqual(got, map[string]any{}) {
-		t.Errorf("Spec.Labels = %#v, want {}", got)
+	// The only label is shoal's carrier of the node down grace period.
+	if got := path(t, m, "Spec", "Labels"); !reflect.DeepEqual(got, map[string]any{LabelNodeDownGrace: swarm.DefaultNodeDownGrace.String()}) {
+		t.Errorf("Spec.Labels = %#v, want only the node down grace", got)
 	}
 	if _, err := time.Parse(time.RFC3339Nano, path(t, m, "UpdatedAt").(string)); err != nil {
 		t.Errorf("UpdatedAt: %v", err)
@@ -261,5 +262,25 @@ func TestClusterSpecFromWireNilLabelsKeepBase(t *testing.T) {
 	got.Labels["k"] = "changed"
 	if base.Labels["k"] != "v" {
 		t.Error("result shares base's labels map")
+	}
+}
+
+// The node down grace period travels as a label and comes back as the
+// setting, whatever else the labels hold; a bad value fails validation.
+func TestNodeDownGraceLabel(t *testing.T) {
+	base := swarm.DefaultClusterSpec()
+	w := SpecFromDomain(base)
+	w.Labels[LabelNodeDownGrace] = "7s"
+	w.Labels["team"] = "a"
+	got := ClusterSpecFromWire(w, base)
+	if got.Dispatcher.NodeDownGrace != 7*time.Second || got.Labels["team"] != "a" {
+		t.Fatalf("got grace %v labels %v", got.Dispatcher.NodeDownGrace, got.Labels)
+	}
+	if _, ok := got.Labels[LabelNodeDownGrace]; ok {
+		t.Fatal("the carrier label stayed among the user's labels")
+	}
+	w.Labels[LabelNodeDownGrace] = "soon"
+	if err := ClusterSpecFromWire(w, base).Validate(); err == nil {
+		t.Fatal("a bad node down grace was accepted")
 	}
 }
