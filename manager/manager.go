@@ -185,6 +185,7 @@ func (m *Manager) startTerm(parent context.Context) *leaderTerm {
 		}
 		d := dispatcher.New(dispatcher.Config{
 			Store: m.store, Proposer: m.raft, Managers: m.Managers, IsMember: m.isMember, Logger: m.log,
+			LastSeen: m.previousLeaderSilence(),
 		})
 		m.setDispatcher(d)
 		roles := &roleReconciler{m: m}
@@ -295,4 +296,15 @@ func checkConstraints(exprs []string) error {
 func fits(n *swarm.Node, spec *swarm.TaskSpec) bool {
 	cs, err := scheduler.ParseConstraints(spec.Placement.Constraints)
 	return err == nil && scheduler.MatchNode(cs, n)
+}
+
+// previousLeaderSilence tells the new term's dispatcher since when the
+// previous leader has been silent, so that its node is declared down (and
+// its tasks rescheduled) counting from its death, not from this election.
+func (m *Manager) previousLeaderSilence() map[swarm.NodeID]time.Time {
+	id, at := m.raft.PreviousLeader()
+	if id == "" || at.IsZero() || id == m.cfg.NodeID {
+		return nil
+	}
+	return map[swarm.NodeID]time.Time{id: at}
 }

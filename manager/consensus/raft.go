@@ -55,6 +55,7 @@ type Raft struct {
 
 	mu          sync.Mutex
 	unreachable map[raft.ServerID]bool // leader's view, reset on leader change
+	lastLeader  raft.ServerID          // the last leader other than this member
 }
 
 // New opens (or creates) the Raft state in cfg.Dir and starts the member.
@@ -169,7 +170,14 @@ func (r *Raft) record(o raft.Observation) {
 		r.setUnreachable(d.PeerID, true)
 	case raft.ResumedHeartbeatObservation:
 		r.setUnreachable(d.PeerID, false)
-	case raft.LeaderObservation, raft.RaftState:
+	case raft.LeaderObservation:
+		r.mu.Lock()
+		r.unreachable = map[raft.ServerID]bool{}
+		if d.LeaderID != "" && d.LeaderID != raft.ServerID(r.cfg.ID) {
+			r.lastLeader = d.LeaderID
+		}
+		r.mu.Unlock()
+	case raft.RaftState:
 		r.mu.Lock()
 		r.unreachable = map[raft.ServerID]bool{}
 		r.mu.Unlock()
@@ -201,6 +209,15 @@ func (r *Raft) IsLeader() bool { return r.raft.State() == raft.Leader }
 func (r *Raft) Leader() (swarm.NodeID, string) {
 	addr, id := r.raft.LeaderWithID()
 	return swarm.NodeID(id), string(addr)
+}
+
+// PreviousLeader returns the last leader other than this member and when
+// this member last heard from a leader: on a new leader, that is when the
+// old one went silent.
+func (r *Raft) PreviousLeader() (swarm.NodeID, time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return swarm.NodeID(r.lastLeader), r.raft.LastContact()
 }
 
 // Shutdown stops the member and closes its log. It waits for Raft to stop.

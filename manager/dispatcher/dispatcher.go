@@ -24,6 +24,10 @@ type Config struct {
 	Managers func() []dispatchapi.Peer
 	// IsMember reports whether a node is a Raft voter now.
 	IsMember func(swarm.NodeID) bool
+	// LastSeen gives what the new leader already knows of some nodes'
+	// silence (the previous leader's, from Raft); other nodes count as
+	// seen when the dispatcher starts.
+	LastSeen map[swarm.NodeID]time.Time
 	Logger   *slog.Logger
 }
 
@@ -52,6 +56,9 @@ func New(cfg Config) *Dispatcher {
 func (d *Dispatcher) Run(ctx context.Context) error {
 	defer close(d.doneCh)
 	seen := map[swarm.NodeID]time.Time{}
+	for id, at := range d.cfg.LastSeen {
+		seen[id] = at
+	}
 	start := time.Now()
 	spec := d.spec()
 	tick := time.NewTicker(spec.HeartbeatPeriod / 2)
