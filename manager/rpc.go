@@ -21,13 +21,13 @@ func (m *Manager) Handler() http.Handler { return m.handler }
 
 func (m *Manager) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+dispatchapi.PathJoin, m.leaderOnly(m.rpcJoin))
-	mux.HandleFunc("POST "+dispatchapi.PathHeartbeat, m.leaderOnly(m.rpcHeartbeat))
-	mux.HandleFunc("POST "+dispatchapi.PathRenew, m.leaderOnly(m.rpcRenew))
-	mux.HandleFunc("POST "+dispatchapi.PathRaftJoin, m.leaderOnly(m.rpcRaftJoin))
-	mux.HandleFunc("POST "+dispatchapi.PathRaftLeave, m.leaderOnly(m.rpcRaftLeave))
-	mux.HandleFunc("POST "+dispatchapi.PathAssignments, m.leaderOnly(m.rpcAssignments))
-	mux.HandleFunc("POST "+dispatchapi.PathTaskStatus, m.leaderOnly(m.rpcTaskStatus))
+	mux.HandleFunc("POST "+dispatchapi.PathJoin, m.leaderOnly(rpc(m, false, m.join)))
+	mux.HandleFunc("POST "+dispatchapi.PathHeartbeat, m.leaderOnly(rpc(m, true, m.heartbeat)))
+	mux.HandleFunc("POST "+dispatchapi.PathRenew, m.leaderOnly(rpc(m, true, m.renew)))
+	mux.HandleFunc("POST "+dispatchapi.PathRaftJoin, m.leaderOnly(rpc(m, true, m.raftJoin)))
+	mux.HandleFunc("POST "+dispatchapi.PathRaftLeave, m.leaderOnly(rpc(m, true, m.raftLeave)))
+	mux.HandleFunc("POST "+dispatchapi.PathAssignments, m.leaderOnly(rpc(m, true, m.assignments)))
+	mux.HandleFunc("POST "+dispatchapi.PathTaskStatus, m.leaderOnly(rpc(m, true, m.taskStatus)))
 	if m.cfg.DockerAPI != nil {
 		mux.Handle(dispatchapi.PathDocker+"/", m.fromManager(http.StripPrefix(dispatchapi.PathDocker, m.cfg.DockerAPI)))
 	}
@@ -165,21 +165,7 @@ func writeAPIErr(w http.ResponseWriter, err error) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"message": err.Error()})
 }
 
-func (m *Manager) rpcJoin(w http.ResponseWriter, r *http.Request) {
-	var req dispatchapi.JoinRequest
-	if err := decode(r, &req); err != nil {
-		writeErr(w, err)
-		return
-	}
-	resp, err := m.join(r.Context(), req)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	reply(w, resp)
-}
-
-func (m *Manager) join(ctx context.Context, req dispatchapi.JoinRequest) (*dispatchapi.JoinResponse, error) {
+func (m *Manager) join(ctx context.Context, _ ca.Identity, req dispatchapi.JoinRequest) (*dispatchapi.JoinResponse, error) {
 	c, err := store.GetCluster(m.store.ReadTxn())
 	if err != nil {
 		return nil, err
@@ -229,50 +215,8 @@ func hostOf(addr string) string {
 	return addr
 }
 
-func (m *Manager) rpcHeartbeat(w http.ResponseWriter, r *http.Request) {
-	id, err := m.caller(r)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	var req dispatchapi.HeartbeatRequest
-	if err := decode(r, &req); err != nil {
-		writeErr(w, err)
-		return
-	}
-	d := m.dispatcher()
-	if d == nil {
-		writeErr(w, swarm.ErrNoLeader)
-		return
-	}
-	resp, err := d.Heartbeat(r.Context(), id.NodeID, req)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	reply(w, resp)
-}
-
-func (m *Manager) rpcRenew(w http.ResponseWriter, r *http.Request) {
-	id, err := m.caller(r)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	var req dispatchapi.RenewRequest
-	if err := decode(r, &req); err != nil {
-		writeErr(w, err)
-		return
-	}
-	resp, err := m.renew(id.NodeID, req)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	reply(w, resp)
-}
-
-func (m *Manager) renew(id swarm.NodeID, req dispatchapi.RenewRequest) (*dispatchapi.RenewResponse, error) {
+func (m *Manager) renew(_ context.Context, caller ca.Identity, req dispatchapi.RenewRequest) (*dispatchapi.RenewResponse, error) {
+	id := caller.NodeID
 	tx := m.store.ReadTxn()
 	c, err := store.GetCluster(tx)
 	if err != nil {
@@ -297,25 +241,11 @@ func (m *Manager) renew(id swarm.NodeID, req dispatchapi.RenewRequest) (*dispatc
 	return &dispatchapi.RenewResponse{CertPEM: cert, Role: role}, nil
 }
 
-func (m *Manager) rpcRaftJoin(w http.ResponseWriter, r *http.Request) {
-	id, err := m.caller(r)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	var req dispatchapi.RaftJoinRequest
-	if err := decode(r, &req); err != nil {
-		writeErr(w, err)
-		return
-	}
-	if err := m.raftJoin(r.Context(), id, req.Addr); err != nil {
-		writeErr(w, err)
-		return
-	}
-	reply(w, struct{}{})
+func (m *Manager) raftJoin(ctx context.Context, id ca.Identity, req dispatchapi.RaftJoinRequest) (struct{}, error) {
+	return struct{}{}, m.addVoter(ctx, id, req.Addr)
 }
 
-func (m *Manager) raftJoin(ctx context.Context, id ca.Identity, addr string) error {
+func (m *Manager) addVoter(ctx context.Context, id ca.Identity, addr string) error {
 	n, err := store.GetNode(m.store.ReadTxn(), id.NodeID)
 	if err != nil {
 		return err
@@ -333,76 +263,72 @@ func (m *Manager) raftJoin(ctx context.Context, id ca.Identity, addr string) err
 	return m.raft.Propose(ctx, store.NewSetNodeManager(id.NodeID, &swarm.ManagerInfo{Addr: addr}))
 }
 
-func (m *Manager) rpcRaftLeave(w http.ResponseWriter, r *http.Request) {
-	id, err := m.caller(r)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	if id.NodeID == m.cfg.NodeID {
-		// The leader cannot remove itself cleanly: hand leadership over,
-		// and let the caller retry with the new leader.
-		if err := m.raft.TransferLeadership(r.Context()); err != nil {
+// rpc adapts a typed RPC to HTTP: the caller's identity (unless the RPC
+// is Join, which has none yet), the JSON request, and the JSON answer or
+// the error with its class.
+func rpc[Req, Resp any](m *Manager, needID bool, fn func(context.Context, ca.Identity, Req) (Resp, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var id ca.Identity
+		if needID {
+			var err error
+			if id, err = m.caller(r); err != nil {
+				writeErr(w, err)
+				return
+			}
+		}
+		var req Req
+		if err := decode(r, &req); err != nil {
 			writeErr(w, err)
 			return
 		}
-		writeErr(w, swarm.ErrNoLeader)
-		return
+		resp, err := fn(r.Context(), id, req)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		reply(w, resp)
 	}
-	if err := m.raft.RemoveServer(r.Context(), id.NodeID); err != nil {
-		writeErr(w, err)
-		return
-	}
-	if err := m.raft.Propose(r.Context(), store.NewSetNodeManager(id.NodeID, nil)); err != nil && !errors.Is(err, swarm.ErrNotFound) {
-		writeErr(w, err)
-		return
-	}
-	reply(w, struct{}{})
 }
 
-func (m *Manager) rpcAssignments(w http.ResponseWriter, r *http.Request) {
-	id, err := m.caller(r)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	var req dispatchapi.AssignmentsRequest
-	if err := decode(r, &req); err != nil {
-		writeErr(w, err)
-		return
-	}
+func (m *Manager) heartbeat(ctx context.Context, id ca.Identity, req dispatchapi.HeartbeatRequest) (dispatchapi.HeartbeatResponse, error) {
 	d := m.dispatcher()
 	if d == nil {
-		writeErr(w, swarm.ErrNoLeader)
-		return
+		return dispatchapi.HeartbeatResponse{}, swarm.ErrNoLeader
 	}
-	resp, err := d.Assignments(r.Context(), id.NodeID, req)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	reply(w, resp)
+	return d.Heartbeat(ctx, id.NodeID, req)
 }
 
-func (m *Manager) rpcTaskStatus(w http.ResponseWriter, r *http.Request) {
-	id, err := m.caller(r)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	var req dispatchapi.TaskStatusRequest
-	if err := decode(r, &req); err != nil {
-		writeErr(w, err)
-		return
-	}
+func (m *Manager) assignments(ctx context.Context, id ca.Identity, req dispatchapi.AssignmentsRequest) (dispatchapi.AssignmentsResponse, error) {
 	d := m.dispatcher()
 	if d == nil {
-		writeErr(w, swarm.ErrNoLeader)
-		return
+		return dispatchapi.AssignmentsResponse{}, swarm.ErrNoLeader
 	}
-	if err := d.UpdateTaskStatus(r.Context(), id.NodeID, req); err != nil {
-		writeErr(w, err)
-		return
+	return d.Assignments(ctx, id.NodeID, req)
+}
+
+func (m *Manager) taskStatus(ctx context.Context, id ca.Identity, req dispatchapi.TaskStatusRequest) (struct{}, error) {
+	d := m.dispatcher()
+	if d == nil {
+		return struct{}{}, swarm.ErrNoLeader
 	}
-	reply(w, struct{}{})
+	return struct{}{}, d.UpdateTaskStatus(ctx, id.NodeID, req)
+}
+
+// raftLeave removes the caller from the Raft membership. The leader cannot
+// remove itself cleanly: it hands leadership over and lets the caller retry
+// with the new leader.
+func (m *Manager) raftLeave(ctx context.Context, id ca.Identity, _ dispatchapi.RaftLeaveRequest) (struct{}, error) {
+	if id.NodeID == m.cfg.NodeID {
+		if err := m.raft.TransferLeadership(ctx); err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, swarm.ErrNoLeader
+	}
+	if err := m.raft.RemoveServer(ctx, id.NodeID); err != nil {
+		return struct{}{}, err
+	}
+	if err := m.raft.Propose(ctx, store.NewSetNodeManager(id.NodeID, nil)); err != nil && !errors.Is(err, swarm.ErrNotFound) {
+		return struct{}{}, err
+	}
+	return struct{}{}, nil
 }

@@ -79,19 +79,7 @@ func resolveService(tx store.ReadTxn, ref string) (*swarm.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	var found []*swarm.Service
-	for _, svc := range all {
-		if strings.HasPrefix(string(svc.ID), ref) {
-			found = append(found, svc)
-		}
-	}
-	switch len(found) {
-	case 1:
-		return found[0], nil
-	case 0:
-		return nil, swarm.Errorf(swarm.ErrNotFound, "service %s not found", ref)
-	}
-	return nil, swarm.Errorf(swarm.ErrInvalidArgument, "service %s is ambiguous (%d matches found)", ref, len(found))
+	return uniquePrefix(all, ref, "service", func(s *swarm.Service) string { return string(s.ID) })
 }
 
 // ListServices returns the services passing the filters, with their task

@@ -111,19 +111,26 @@ func resolveTask(tx store.ReadTxn, ref string) (*swarm.Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	var found []*swarm.Task
-	for _, t := range all {
-		if ref != "" && strings.HasPrefix(string(t.ID), ref) {
-			found = append(found, t)
+	return uniquePrefix(all, ref, "task", func(t *swarm.Task) string { return string(t.ID) })
+}
+
+// uniquePrefix finds the one object whose ID starts with ref, in Docker's
+// words when there is none or more than one.
+func uniquePrefix[T any](all []T, ref, kind string, id func(T) string) (T, error) {
+	var zero T
+	var found []T
+	for _, o := range all {
+		if ref != "" && strings.HasPrefix(id(o), ref) {
+			found = append(found, o)
 		}
 	}
 	switch len(found) {
 	case 1:
 		return found[0], nil
 	case 0:
-		return nil, swarm.Errorf(swarm.ErrNotFound, "task %s not found", ref)
+		return zero, swarm.Errorf(swarm.ErrNotFound, "%s %s not found", kind, ref)
 	}
-	return nil, swarm.Errorf(swarm.ErrInvalidArgument, "task %s is ambiguous (%d matches found)", ref, len(found))
+	return zero, swarm.Errorf(swarm.ErrInvalidArgument, "%s %s is ambiguous (%d matches found)", kind, ref, len(found))
 }
 
 // ServiceLogs streams the log lines of every task of a service.
