@@ -109,6 +109,7 @@ func TestReferenceScenario(t *testing.T) {
 	leader = c.leader(t, dev01, dev02, dev03)
 	survivors := c.others(leader)
 	lost := taskOn(t, survivors[0], "ping", leader.name)
+	healthy := []swarm.Task{taskOn(t, survivors[0], "ping", survivors[0].name), taskOn(t, survivors[0], "ping", survivors[1].name)}
 	leader.kill(t)
 	eventually(t, converge, func() error {
 		tb, err := nodeTable(survivors[0])
@@ -128,6 +129,14 @@ func TestReferenceScenario(t *testing.T) {
 	// Step 13: its slot runs elsewhere; the old task is desired Shutdown
 	// and its last state stays, marked unconfirmed.
 	waitSlots(t, survivors[0], "ping", map[int]string{lost.Slot: leader.name}, 3)
+	for _, h := range healthy { // a change of leader restarts or moves no healthy task
+		waitTask(t, survivors[0], h.ID, func(task swarm.Task) error {
+			if task.DesiredState != swarm.TaskStateRunning || task.Status.State != swarm.TaskStateRunning {
+				return fmt.Errorf("healthy task %s on a surviving node: desired %s, state %s", h.ID, task.DesiredState, task.Status.State)
+			}
+			return nil
+		})
+	}
 	waitTask(t, survivors[0], lost.ID, func(task swarm.Task) error {
 		if task.DesiredState != swarm.TaskStateShutdown || task.Status.State != swarm.TaskStateRunning || !strings.Contains(task.Status.Message, "unconfirmed") {
 			return fmt.Errorf("old task: desired %s, state %s, message %q", task.DesiredState, task.Status.State, task.Status.Message)
