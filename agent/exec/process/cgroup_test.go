@@ -41,7 +41,7 @@ func TestWriteLimits(t *testing.T) {
 	}
 }
 
-// TestNoCgroupsRunsWithoutLimits: where cgroups v2 are not usable, a task
+// TestNoCgroupsRunsWithoutLimits: where cgroups are not usable, a task
 // with limits runs anyway, with a warning.
 func TestNoCgroupsRunsWithoutLimits(t *testing.T) {
 	e := newExecutor(t, Config{DisableCgroups: true})
@@ -61,21 +61,18 @@ func TestNoCgroupsRunsWithoutLimits(t *testing.T) {
 
 func TestCgroupsOnThisMachine(t *testing.T) {
 	cg := newCgroups(DefaultCgroupParent+"-probe-"+strconv.Itoa(os.Getpid()), false)
+	t.Cleanup(func() { removeTestParents(t, cg.parents) })
 	if cg.err != nil {
-		t.Logf("cgroups v2 limits unavailable here: %v", cg.err)
+		t.Logf("cgroup limits unavailable here: %v", cg.err)
 		return
 	}
-	removeCgroup(cg.parent)
+	t.Logf("cgroup v%d, parents %q", cg.version, cg.parents)
 }
 
-// TestOOMKilled needs a writable cgroup v2 with the memory controller.
+// TestOOMKilled needs a machine where limits are enforced (cgroup v2 with
+// the memory controller, or the cgroup v1 memory hierarchy).
 func TestOOMKilled(t *testing.T) {
-	parent := DefaultCgroupParent + "-test-" + strconv.Itoa(os.Getpid())
-	e := newExecutor(t, Config{CgroupParent: parent})
-	if err := e.CgroupError(); err != nil {
-		t.Skipf("no cgroup v2 limits on this machine: %v", err)
-	}
-	t.Cleanup(func() { removeCgroup(parent) })
+	e := limitsExecutor(t)
 	task := newTask("t1", "dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1")
 	task.Spec.Resources.Limits.MemoryBytes = 20 << 20
 	c, err := run(t, e, task)
@@ -87,10 +84,71 @@ func TestOOMKilled(t *testing.T) {
 	if w := c.Warnings(); len(w) != 0 {
 		t.Fatalf("warnings %q", w)
 	}
-	cgdir := filepath.Join(parent, "t1")
-	if err := c.Remove(testCtx(t)); err != nil || fileExists(cgdir) {
-		t.Fatalf("remove: %v (cgroup left: %v)", err, fileExists(cgdir))
+	dirs := taskGroups(e, "t1")
+	if !allExist(dirs) {
+		t.Fatalf("cgroups %q missing before Remove", dirs)
 	}
+	if err := c.Remove(testCtx(t)); err != nil || anyExists(dirs) {
+		t.Fatalf("remove: %v (cgroups left: %v)", err, anyExists(dirs))
+	}
+}
+
+// limitsExecutor returns an executor that enforces limits, with the test's
+// cgroup parent (see newExecutor); it skips the test where this machine
+// enforces none.
+func limitsExecutor(t *testing.T) *Executor {
+	t.Helper()
+	e := newExecutor(t, Config{})
+	if err := e.CgroupError(); err != nil {
+		t.Skipf("no cgroup limits on this machine: %v", err)
+	}
+	return e
+}
+
+// removeTestParents removes test parent groups and whatever groups are
+// left in them.
+func removeTestParents(t *testing.T, parents []string) {
+	for _, p := range parents {
+		ents, _ := os.ReadDir(p)
+		for _, ent := range ents {
+			if ent.IsDir() {
+				if err := removeCgroup(filepath.Join(p, ent.Name())); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+		if err := removeCgroup(p); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// taskGroups returns the directories a task's groups have under the
+// executor's parents.
+func taskGroups(e *Executor, id swarm.TaskID) []string {
+	var dirs []string
+	for _, p := range e.cgroups.parents {
+		dirs = append(dirs, filepath.Join(p, string(id)))
+	}
+	return dirs
+}
+
+func allExist(paths []string) bool {
+	for _, p := range paths {
+		if !fileExists(p) {
+			return false
+		}
+	}
+	return len(paths) > 0
+}
+
+func anyExists(paths []string) bool {
+	for _, p := range paths {
+		if fileExists(p) {
+			return true
+		}
+	}
+	return false
 }
 
 // TestStartInCgroup starts a task in a cgroup of its own (CLONE_INTO_CGROUP)
@@ -105,7 +163,7 @@ func TestStartInCgroup(t *testing.T) {
 	if got := logs(t, c, exec.LogOptions{}).lines(exec.Stdout); !contains(got, "0::/"+name+"/t1") {
 		t.Fatalf("/proc/self/cgroup: %q, want 0::/%s/t1", got, name)
 	}
-	if err := c.Remove(testCtx(t)); err != nil || fileExists(filepath.Join(e.cgroups.parent, "t1")) {
+	if err := c.Remove(testCtx(t)); err != nil || fileExists(filepath.Join(e.cgroups.parents[0], "t1")) {
 		t.Fatalf("remove: %v", err)
 	}
 }
@@ -152,7 +210,7 @@ func cgroupExecutor(t *testing.T) (*Executor, string) {
 		}
 	})
 	e := newExecutor(t, Config{DisableCgroups: true})
-	e.cgroups = &cgroups{parent: parent} // usable, without the controllers check
+	e.cgroups = &cgroups{version: cgroupV2, parents: []string{parent}} // usable, without the controllers check
 	return e, name
 }
 

@@ -3,6 +3,7 @@ package process
 import (
 	"log/slog"
 	"path/filepath"
+	"strings"
 
 	"github.com/shoal-project/shoal/swarm"
 )
@@ -13,9 +14,9 @@ const (
 	DefaultLogMaxBytes = 20 << 20
 	// MinLogMaxBytes is the smallest cap accepted.
 	MinLogMaxBytes = 4 << 10
-	// DefaultCgroupParent is the cgroup v2 group under which each task with
-	// resource limits gets its own group.
-	DefaultCgroupParent = "/sys/fs/cgroup/shoal"
+	// DefaultCgroupParent is the group, in each cgroup hierarchy, under
+	// which tasks get their own groups.
+	DefaultCgroupParent = "shoal"
 )
 
 // Config is the process runtime's configuration.
@@ -28,8 +29,13 @@ type Config struct {
 	// to a single ".1" file when it reaches half of it, so the newest
 	// output, about LogMaxBytes of it, is kept. 0 means the default.
 	LogMaxBytes int64
-	// CgroupParent is the cgroup v2 directory under which tasks with memory
-	// or CPU limits get a group each. Empty means DefaultCgroupParent.
+	// CgroupParent is the group under which tasks get a group each, as a
+	// path from the root of the cgroup hierarchy (a leading "/" is
+	// optional): with DefaultCgroupParent, "shoal", a task's group is
+	// <cgroup2 mount>/shoal/<task id> on cgroup v2, and on v1
+	// <memory mount>/shoal/<task id> and <cpu mount>/shoal/<task id>, the
+	// mounts as found in /proc/self/mountinfo. Empty means
+	// DefaultCgroupParent.
 	CgroupParent string
 	// DisableCgroups runs every task without limits, with a warning.
 	DisableCgroups bool
@@ -64,8 +70,15 @@ func (c Config) Validate() error {
 		return swarm.Errorf(swarm.ErrInvalidArgument, "process runtime: a state directory is required")
 	case c.LogMaxBytes != 0 && c.LogMaxBytes < MinLogMaxBytes:
 		return swarm.Errorf(swarm.ErrInvalidArgument, "process runtime: log size cap %d is below the minimum of %d bytes", c.LogMaxBytes, MinLogMaxBytes)
-	case c.CgroupParent != "" && !filepath.IsAbs(c.CgroupParent):
-		return swarm.Errorf(swarm.ErrInvalidArgument, "process runtime: cgroup parent %q must be an absolute path", c.CgroupParent)
+	case c.CgroupParent != "" && !validCgroupParent(c.CgroupParent):
+		return swarm.Errorf(swarm.ErrInvalidArgument, "process runtime: cgroup parent %q must be a clean path of groups from the hierarchy's root, such as %q", c.CgroupParent, DefaultCgroupParent)
 	}
 	return nil
+}
+
+// validCgroupParent accepts a clean path of one group or more, with or
+// without a leading "/", that stays inside the hierarchy.
+func validCgroupParent(p string) bool {
+	p = strings.TrimPrefix(p, "/")
+	return p != "" && p != "." && p == filepath.Clean(p) && p != ".." && !strings.HasPrefix(p, "../")
 }

@@ -107,7 +107,7 @@ func (c *Controller) Logs(ctx context.Context, opts exec.LogOptions, w exec.LogW
 }
 
 // Warnings returns what did not go as the spec asked without failing the
-// task, e.g. limits not enforced for lack of cgroups v2.
+// task, e.g. limits not enforced for lack of usable cgroups.
 func (c *Controller) Warnings() []string {
 	c.t.mu.Lock()
 	defer c.t.mu.Unlock()

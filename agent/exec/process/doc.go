@@ -20,11 +20,20 @@
 //   - stdout and stderr kept under StateDir/<task id>/ (output.log, rotated
 //     once to output.log.1 to stay near Config.LogMaxBytes), one record per
 //     line with its time and stream, served by Controller.Logs.
-//   - a cgroup v2 group of its own under Config.CgroupParent, where the
-//     machine has a writable cgroup v2 with the memory and cpu controllers:
-//     it carries the memory and CPU limits (memory.max, no swap, cpu.max),
-//     and everything in it is killed when the task's process exits.
-//     Elsewhere the task runs without, and one with limits gets a warning
+//   - cgroups under Config.CgroupParent ("shoal"), on the layout New finds
+//     in /proc/self/mountinfo (Executor.CgroupVersion):
+//     cgroup v2 with the memory and cpu controllers: a group of its own,
+//     which it is born in, with its memory and CPU limits (memory.max, no
+//     swap, cpu.max);
+//     else the cgroup v1 memory and cpu hierarchies, mounted and writable
+//     (hosts with v1, or "hybrid" with a controller-less v2 beside them):
+//     a task with limits gets a group in each (memory.limit_in_bytes,
+//     memory.memsw.limit_in_bytes to the same value, cpu.cfs_quota_us per
+//     cpu.cfs_period_us), born in them too (see enterThread); a task
+//     without limits gets none.
+//     Everything in a task's groups is killed when its process exits, and
+//     again when it is removed, with its groups. Where neither layout is
+//     usable the task runs without, and one with limits gets a warning
 //     (Controller.Warnings, the log; Executor.CgroupError says why). A
 //     task killed by the OOM killer fails with "OOM killed" in its error.
 //

@@ -37,8 +37,10 @@ type Executor struct {
 
 var _ exec.Executor = (*Executor)(nil)
 
-// New returns an executor keeping its tasks under cfg.StateDir. Missing
-// cgroup v2 support is not an error: CgroupError says why limits are off.
+// New returns an executor keeping its tasks under cfg.StateDir. It picks
+// the machine's cgroup layout (v2 with the memory and cpu controllers, else
+// the v1 memory and cpu hierarchies); having neither is not an error:
+// CgroupError says why limits are off.
 func New(cfg Config) (*Executor, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -61,8 +63,13 @@ func New(cfg Config) (*Executor, error) {
 }
 
 // CgroupError is nil when tasks' memory and CPU limits are enforced with
-// cgroups v2, and otherwise says why they are not (for `info`).
+// cgroups (v2 or v1, see CgroupVersion), and otherwise says why they are
+// not (for `info`).
 func (e *Executor) CgroupError() error { return e.cgroups.err }
+
+// CgroupVersion is the cgroup version that enforces tasks' limits, 1 or 2;
+// 0 when they are not enforced (see CgroupError).
+func (e *Executor) CgroupVersion() int { return int(e.cgroups.version) }
 
 // Controller returns a controller for t. The first call for a task whose
 // state a previous daemon left in StateDir adopts it (see Adopt): its
@@ -193,8 +200,8 @@ func (e *Executor) reclaim(id swarm.TaskID, st taskState) taskState {
 		if err := killGroup(st.PID, syscall.SIGKILL); err != nil {
 			e.cfg.Logger.Warn("process runtime: killing a left process", "task", id, "err", err)
 		}
-		if st.Cgroup != "" {
-			(&taskCgroup{dir: st.Cgroup, fd: -1}).kill()
+		for _, dir := range st.cgroupDirs() {
+			killCgroup(dir)
 		}
 	}
 	st.Exited, st.Lost = true, true

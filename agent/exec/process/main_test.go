@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,8 +20,12 @@ import (
 )
 
 // helperEnv makes the test binary act as a daemon that starts one task and
-// then waits to be killed (see TestDaemonKilled).
-const helperEnv = "SHOAL_PROCESS_TEST_DAEMON"
+// then waits to be killed (see TestDaemonKilled); helperCgroupEnv is its
+// cgroup parent.
+const (
+	helperEnv       = "SHOAL_PROCESS_TEST_DAEMON"
+	helperCgroupEnv = "SHOAL_PROCESS_TEST_CGROUP_PARENT"
+)
 
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(helperEnv); dir != "" {
@@ -29,15 +35,18 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// runDaemonHelper starts `sleep 100` as task "t-daemon", prints its pid and
-// waits to be killed.
+// runDaemonHelper starts `sleep 100` as task "t-daemon", with a memory
+// limit (so that it has cgroups where the machine has them), prints its pid
+// and waits to be killed.
 func runDaemonHelper(dir string) {
-	e, err := New(Config{StateDir: dir})
+	e, err := New(Config{StateDir: dir, CgroupParent: os.Getenv(helperCgroupEnv)})
 	if err != nil {
 		fmt.Println("error", err)
 		os.Exit(1)
 	}
-	ctl, err := e.Controller(newTask("t-daemon", "sleep", "100"))
+	task := newTask("t-daemon", "sleep", "100")
+	task.Spec.Resources.Limits.MemoryBytes = 256 << 20
+	ctl, err := e.Controller(task)
 	if err == nil {
 		err = ctl.Prepare(context.Background())
 	}
@@ -60,17 +69,31 @@ func newTask(id swarm.TaskID, argv ...string) *swarm.Task {
 		Spec:   swarm.TaskSpec{Container: swarm.ContainerSpec{Image: "alpine", Command: argv}}}
 }
 
+// newExecutor returns an executor closed at the end of the test. Unless
+// cfg names one, its cgroup parent is the test's own (testCgroupParent),
+// removed at the end of the test with whatever groups are left in it.
 func newExecutor(t *testing.T, cfg Config) *Executor {
 	t.Helper()
 	if cfg.StateDir == "" {
 		cfg.StateDir = t.TempDir()
 	}
+	if cfg.CgroupParent == "" {
+		cfg.CgroupParent = testCgroupParent(t)
+	}
 	e, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { e.Close() })
+	t.Cleanup(func() {
+		e.Close()
+		removeTestParents(t, e.cgroups.parents)
+	})
 	return e
+}
+
+// testCgroupParent is the cgroup parent of the test's executors.
+func testCgroupParent(t *testing.T) string {
+	return "shoal-test-" + strconv.Itoa(os.Getpid()) + "-" + strings.ReplaceAll(t.Name(), "/", "_")
 }
 
 func testCtx(t *testing.T) context.Context {

@@ -22,8 +22,11 @@ import (
 // (Pdeathsig), and the next daemon reports the task lost.
 func TestDaemonKilled(t *testing.T) {
 	state := t.TempDir()
+	// The helper makes the test's cgroup parent; remove it even if the test
+	// fails before its own executor is made.
+	t.Cleanup(func() { removeTestParents(t, newCgroups(testCgroupParent(t), false).parents) })
 	daemon := osexec.Command(os.Args[0], "-test.run=^$")
-	daemon.Env = append(os.Environ(), helperEnv+"="+state)
+	daemon.Env = append(os.Environ(), helperEnv+"="+state, helperCgroupEnv+"="+testCgroupParent(t))
 	out, err := daemon.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -67,6 +70,9 @@ func TestDaemonKilled(t *testing.T) {
 	}
 	if err := ctl.Remove(testCtx(t)); err != nil || fileExists(filepath.Join(state, "t-daemon")) {
 		t.Fatalf("remove: %v", err)
+	}
+	if dirs := taskGroups(e, "t-daemon"); anyExists(dirs) {
+		t.Fatalf("the dead daemon's task's cgroups %q are left after Remove", dirs)
 	}
 }
 

@@ -23,7 +23,11 @@ type taskState struct {
 	// have been recycled by the time a new daemon looks.
 	StartTicks uint64    `json:"start_ticks"`
 	StartedAt  time.Time `json:"started_at"`
-	// Cgroup is the task's cgroup directory, if it got one.
+	// Cgroups are the task's cgroup directories, if it got any: one on
+	// cgroup v2, its memory and cpu groups on v1.
+	Cgroups []string `json:"cgroups,omitempty"`
+	// Cgroup is the single directory state files written before v1
+	// support held; read only.
 	Cgroup string `json:"cgroup,omitempty"`
 
 	Exited   bool   `json:"exited,omitempty"`
@@ -33,6 +37,14 @@ type taskState struct {
 	// Lost is set when a later daemon found the process gone (or had to
 	// kill it) without knowing how it ended.
 	Lost bool `json:"lost,omitempty"`
+}
+
+// cgroupDirs returns the task's cgroup directories.
+func (s taskState) cgroupDirs() []string {
+	if len(s.Cgroups) == 0 && s.Cgroup != "" {
+		return []string{s.Cgroup}
+	}
+	return s.Cgroups
 }
 
 // readState reads a task's state file; ok is false when there is none.

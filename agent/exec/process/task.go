@@ -49,7 +49,7 @@ type task struct {
 	state    taskState
 	result   error // how the task ended, once exited
 	code     int
-	cgroup   string // the task's cgroup directory, if any
+	cgroups  []string // the task's cgroup directories, if any
 	warnings []string
 	removed  bool
 	done     chan struct{} // closed once exited
@@ -57,7 +57,7 @@ type task struct {
 
 // adopt fills a record from a previous daemon's state file.
 func (t *task) adopt(st taskState) {
-	t.state, t.phase, t.pid, t.reaped, t.cgroup = st, phaseExited, st.PID, true, st.Cgroup
+	t.state, t.phase, t.pid, t.reaped, t.cgroups = st, phaseExited, st.PID, true, st.cgroupDirs()
 	t.code, t.stopping = st.ExitCode, st.Stopped
 	switch {
 	case st.Lost:
@@ -118,22 +118,22 @@ func (t *task) start() error {
 	if err := t.logs.open(); err != nil {
 		return fmt.Errorf("task: opening its log: %w", err)
 	}
-	// Every task gets a cgroup where the machine allows: its limits, and a
-	// sure way to kill all it started. Only a task with limits warns when
-	// it cannot have one.
+	// On cgroup v2 every task gets a group where the machine allows: its
+	// limits, and a sure way to kill all it started; on v1 only a task with
+	// limits does. Only a task with limits warns when it cannot have one.
 	lim := t.plan.limits
-	limited := lim.MemoryBytes > 0 || lim.NanoCPUs > 0
+	isLimited := limited(lim)
 	cg, err := t.e.cgroups.create(t.id, lim)
-	if err != nil && limited {
+	if err != nil && isLimited {
 		t.warn("running without resource limits", err)
 	}
 	pid, err := t.spawn(cg)
 	if err != nil && cg != nil {
-		if limited {
+		if isLimited {
 			t.warn("running without resource limits", fmt.Errorf("starting in cgroup: %w", err))
 		}
 		cg.started()
-		removeCgroup(cg.dir)
+		cg.remove()
 		cg = nil
 		pid, err = t.spawn(nil)
 	}
@@ -143,10 +143,13 @@ func (t *task) start() error {
 	}
 	t.pid, t.phase = pid, phaseStarted
 	if cg != nil {
-		t.cgroup = cg.dir
+		if err := cg.join(pid); err != nil {
+			t.warn("running without resource limits", err)
+		}
+		t.cgroups = cg.dirs
 	}
 	ticks, _, _ := procStart(pid)
-	t.state = taskState{Instance: t.e.instance, PID: pid, StartTicks: ticks, StartedAt: time.Now().UTC(), Cgroup: t.cgroup}
+	t.state = taskState{Instance: t.e.instance, PID: pid, StartTicks: ticks, StartedAt: time.Now().UTC(), Cgroups: t.cgroups}
 	if err := writeState(t.dir, t.state); err != nil {
 		t.warn("writing task state", err)
 	}
@@ -209,10 +212,30 @@ func (t *task) spawn(cg *taskCgroup) (int, error) {
 // stays in its process group (and cgroup), which is killed when the
 // process exits, as everything in a container dies with its init. A setuid
 // program clears Pdeathsig; Adopt kills what a dead daemon left behind.
+//
+// On cgroup v1 the thread joins the task's groups for the fork (see
+// enterThread), which must not be done from the main thread: a supervisor
+// that finds itself there hands over to a new one, and keeps the main
+// thread locked until that one has locked its own thread, so that the new
+// one cannot run there.
 func (t *task) supervise(cmd *osexec.Cmd, readers [2]*os.File, cg *taskCgroup, started chan<- error) {
 	defer t.e.supervisors.Done()
 	runtime.LockOSThread()
+	if cg.movesThread() && syscall.Gettid() == os.Getpid() {
+		t.e.supervisors.Add(1) // safe: our own count keeps Close waiting
+		locked := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			close(locked)
+			t.supervise(cmd, readers, cg, started)
+		}()
+		<-locked
+		runtime.UnlockOSThread()
+		return
+	}
+	leave := cg.enterThread()
 	err := cmd.Start()
+	leave()
 	cmd.Stdout.(*os.File).Close()
 	cmd.Stderr.(*os.File).Close()
 	if err != nil {
@@ -257,7 +280,7 @@ func (t *task) outcome(ps *os.ProcessState, cg *taskCgroup, stopping bool) (erro
 		return nil, 0
 	}
 	ee := &exec.ExitError{Code: code, Stopped: stopping}
-	if cg != nil && cg.oomKilled() {
+	if cg != nil && cg.oomKilled(ws, stopping) {
 		ee.Cause = fmt.Sprintf("OOM killed: the task went over its memory limit of %d bytes", t.plan.limits.MemoryBytes)
 	}
 	return ee, code
@@ -396,11 +419,11 @@ func (t *task) remove(ctx context.Context) error {
 	}
 	t.mu.Lock()
 	t.removed = true
-	cg := t.cgroup
+	cgs := t.cgroups
 	t.mu.Unlock()
 	var errs []error
-	if cg != "" {
-		errs = append(errs, removeCgroup(cg))
+	for _, dir := range cgs {
+		errs = append(errs, removeCgroup(dir))
 	}
 	if err := os.RemoveAll(t.dir); err != nil {
 		errs = append(errs, fmt.Errorf("task: removing its files: %w", err))

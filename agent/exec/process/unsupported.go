@@ -31,5 +31,8 @@ func (e *Executor) Adopt() ([]swarm.TaskID, error) { return nil, errUnsupported 
 // CgroupError says limits are not enforced.
 func (e *Executor) CgroupError() error { return errUnsupported }
 
+// CgroupVersion is 0: no limits are enforced.
+func (e *Executor) CgroupVersion() int { return 0 }
+
 // Close does nothing.
 func (e *Executor) Close() error { return nil }
