@@ -20,6 +20,7 @@ import (
 	"github.com/shoal-project/shoal/ca"
 	"github.com/shoal-project/shoal/clusternet"
 	"github.com/shoal-project/shoal/manager"
+	"github.com/shoal-project/shoal/swarm"
 )
 
 // Config is a daemon's configuration (the shoal daemon flags).
@@ -54,9 +55,10 @@ type Node struct {
 	agentDone   chan struct{}
 	agent       *agent.Agent
 
-	api        http.Handler // Docker API for the local sockets
-	clusterAPI http.Handler // Docker API for requests forwarded by followers
-	executor   exec.Executor
+	api          http.Handler  // Docker API for the local sockets
+	clusterAPI   http.Handler  // Docker API for requests forwarded by followers
+	executor     exec.Executor // made by executorFor, guarded by mu
+	executorNode swarm.NodeID
 }
 
 // New prepares a node; Run starts it.
@@ -76,11 +78,10 @@ func New(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataRoot, 0o700); err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	executor, err := newExecutor(cfg)
-	if err != nil {
-		return nil, err
+	if cfg.Runtime != "process" && cfg.Runtime != "docker" {
+		return nil, fmt.Errorf("node: unknown runtime %q (want process or docker)", cfg.Runtime)
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger, opLock: make(chan struct{}, 1), executor: executor}
+	n := &Node{cfg: cfg, log: cfg.Logger, opLock: make(chan struct{}, 1)}
 	n.api = apiserver.New(apiserver.Config{Backend: n, Logger: cfg.Logger.With("component", "api"), Version: cfg.Version})
 	n.clusterAPI = apiserver.New(apiserver.Config{Backend: leaderBackend{n}, Logger: cfg.Logger.With("component", "api-forwarded"), Version: cfg.Version})
 	return n, nil
@@ -105,6 +106,7 @@ func (n *Node) Run(ctx context.Context) error {
 		_ = s.Shutdown(sctx)
 	}
 	n.shutdown()
+	n.closeExecutor()
 	return nil
 }
 
@@ -195,15 +197,4 @@ func (n *Node) shutdown() {
 	if srv != nil {
 		srv.Close()
 	}
-}
-
-// newExecutor makes the task runtime chosen by --runtime.
-func newExecutor(cfg Config) (exec.Executor, error) {
-	switch cfg.Runtime {
-	case "process":
-		return newProcessExecutor(cfg)
-	case "docker":
-		return nil, fmt.Errorf("node: the docker runtime is not available yet; use --runtime process")
-	}
-	return nil, fmt.Errorf("node: unknown runtime %q (want process or docker)", cfg.Runtime)
 }

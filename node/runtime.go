@@ -1,11 +1,56 @@
 package node
 
 import (
+	"context"
+	"io"
 	"path/filepath"
+	"time"
 
 	"github.com/shoal-project/shoal/agent/exec"
+	"github.com/shoal-project/shoal/agent/exec/docker"
 	"github.com/shoal-project/shoal/agent/exec/process"
+	"github.com/shoal-project/shoal/swarm"
 )
+
+// executorFor returns the task runtime chosen by --runtime for the node's
+// current identity, making it on first use: the docker runtime labels
+// containers with the node ID, so it is made once the node is in a swarm.
+// Either runtime first settles what a previous run of this daemon left.
+func (n *Node) executorFor(id swarm.NodeID) (exec.Executor, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.executor != nil && n.executorNode == id {
+		return n.executor, nil
+	}
+	if c, ok := n.executor.(io.Closer); ok {
+		_ = c.Close()
+	}
+	n.executor, n.executorNode = nil, ""
+	var e exec.Executor
+	var err error
+	switch n.cfg.Runtime {
+	case "docker":
+		e, err = newDockerExecutor(n.cfg, id)
+	default:
+		e, err = newProcessExecutor(n.cfg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	n.executor, n.executorNode = e, id
+	return e, nil
+}
+
+// closeExecutor releases the runtime when the daemon stops.
+func (n *Node) closeExecutor() {
+	n.mu.Lock()
+	e := n.executor
+	n.executor, n.executorNode = nil, ""
+	n.mu.Unlock()
+	if c, ok := e.(io.Closer); ok {
+		_ = c.Close()
+	}
+}
 
 // newProcessExecutor makes the process runtime, and settles the processes
 // a previous run of this daemon left (see process.Executor.Adopt).
@@ -24,6 +69,22 @@ func newProcessExecutor(cfg Config) (exec.Executor, error) {
 	}
 	if err := e.CgroupError(); err != nil {
 		cfg.Logger.Info("tasks run without cgroup limits", "reason", err)
+	}
+	return e, nil
+}
+
+// newDockerExecutor makes the docker runtime on the local engine and
+// removes the containers a previous run of this node left, so that a slot
+// never runs twice (see docker.Executor.Adopt).
+func newDockerExecutor(cfg Config, id swarm.NodeID) (exec.Executor, error) {
+	e, err := docker.New(docker.Config{NodeID: id, Logger: cfg.Logger.With("component", "runtime")})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := e.Adopt(ctx); err != nil {
+		cfg.Logger.Warn("settling containers of the previous run", "err", err)
 	}
 	return e, nil
 }

@@ -112,13 +112,18 @@ func (n *Node) stopManager() {
 }
 
 func (n *Node) startAgent() {
+	st, _ := n.parts()
+	executor, err := n.executorFor(st.NodeID)
+	if err != nil {
+		n.log.Error("the task runtime is not available: this node runs no tasks", "runtime", n.cfg.Runtime, "err", err)
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	a := agent.New(agent.Config{
 		Addr: n.st.AdvertiseAddr, Managers: n.st.Managers, Creds: n.creds,
 		OnManagers: n.saveManagers, OnRenewed: n.changeRole,
-		Executor: n.executor, Hostname: n.cfg.Name, LocalManagers: n.localManagers,
+		Executor: executor, Hostname: n.cfg.Name, LocalManagers: n.localManagers,
 		Logger: n.log.With("component", "agent"),
 	})
 	done := make(chan struct{})
