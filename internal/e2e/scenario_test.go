@@ -351,4 +351,3 @@ func cmdline(pid int) string {
 	b, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
 	return strings.ReplaceAll(string(b), "\x00", " ")
 }
-

@@ -95,7 +95,10 @@ func applySpec(rc *raft.Config, spec swarm.RaftSpec) {
 	timeout := spec.ElectionTimeout()
 	rc.HeartbeatTimeout = timeout
 	rc.ElectionTimeout = timeout
-	rc.LeaderLeaseTimeout = timeout / 2
+	// A leader steps down when it has not heard from a quorum for this
+	// long; a longer lease rides out scheduling hiccups on a loaded machine
+	// without slowing failover (followers act on HeartbeatTimeout).
+	rc.LeaderLeaseTimeout = timeout
 	rc.CommitTimeout = 20 * time.Millisecond
 	rc.SnapshotThreshold = spec.SnapshotInterval
 	rc.SnapshotInterval = 30 * time.Second // how often the threshold is checked
