@@ -162,17 +162,22 @@ func (r *runner) step(ctx context.Context, t *swarm.Task, ctlr exec.Controller) 
 	}()
 	select {
 	case out := <-res:
-		if out.st == nil || out.err != nil && out.st == nil {
-			return nil, out.err
+		if out.st == nil || errors.Is(out.err, exec.ErrTaskNoop) {
+			return nil, out.err // nothing to do until the task changes
 		}
 		nt := t.Copy()
 		nt.Status = *out.st
-		r.report(nt, nt.Status)
+		if statusChanged(t.Status, nt.Status) {
+			r.report(nt, nt.Status)
+		}
+		if errors.Is(out.err, exec.ErrTaskRetry) {
+			r.backoff(ctx)
+		}
 		return nt, nil
 	case nt := <-r.updates:
 		cancel()
 		out := <-res
-		if out.st != nil && out.err == nil {
+		if out.st != nil && out.err == nil && statusChanged(t.Status, *out.st) {
 			t = t.Copy()
 			t.Status = *out.st
 			r.report(t, t.Status)
@@ -261,4 +266,25 @@ func (r *runner) settleInherited(ctx context.Context, t *swarm.Task, ctlr exec.C
 	nt.Status = *st
 	r.report(nt, nt.Status)
 	return nt
+}
+
+// statusChanged reports whether a step changed what the managers should
+// know: the state or its words.
+func statusChanged(old, cur swarm.TaskStatus) bool {
+	return old.State != cur.State || old.Message != cur.Message || old.Err != cur.Err
+}
+
+// retryDelay spaces the retries of a step the runtime asked to try again
+// (e.g. its engine is briefly unreachable), so a runner never spins.
+const retryDelay = time.Second
+
+// backoff waits before a retried step, or until the task changes or goes.
+func (r *runner) backoff(ctx context.Context) {
+	t := time.NewTimer(retryDelay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	case <-r.removed:
+	}
 }
