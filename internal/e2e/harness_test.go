@@ -247,6 +247,12 @@ type node struct {
 	sock     string
 	logPath  string
 
+	// runtime is the daemon's --runtime ("" for the default, process).
+	runtime string
+	// swarmID is the node's ID once it joined (kept for the docker
+	// runtime's machine death, which must also kill its containers).
+	swarmID string
+
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the current process has exited
@@ -269,6 +275,9 @@ func (n *node) start(t testing.TB) {
 	}
 	fmt.Fprintf(logf, "==== e2e: starting %s at %s\n", n.name, time.Now().Format(time.RFC3339Nano))
 	args := []string{"daemon", "--data-root", n.dataRoot, "--host", n.host(), "--node-name", n.name}
+	if n.runtime != "" {
+		args = append(args, "--runtime", n.runtime)
+	}
 	if os.Getenv("SHOAL_E2E_DEBUG") == "1" {
 		args = append(args, "--debug")
 	}
@@ -315,6 +324,7 @@ func (n *node) kill(t testing.TB) {
 	}
 	n.signalGroup(cmd)
 	<-done
+	n.killContainers()
 	n.client().Close()
 }
 
@@ -522,6 +532,12 @@ func newCluster(t testing.TB, n int) *cluster {
 // add starts one more daemon.
 func (c *cluster) add(t testing.TB) *node {
 	t.Helper()
+	return c.addWith(t, "")
+}
+
+// addWith starts one more daemon with the given --runtime.
+func (c *cluster) addWith(t testing.TB, runtime string) *node {
+	t.Helper()
 	i := len(c.nodes) + 1
 	name := fmt.Sprintf("dev%02d", i)
 	n := &node{
@@ -531,6 +547,7 @@ func (c *cluster) add(t testing.TB) *node {
 		dataRoot: filepath.Join(c.dir, name),
 		sock:     filepath.Join(c.sockDir, name+".sock"),
 		logPath:  filepath.Join(c.dir, name+".log"),
+		runtime:  runtime,
 	}
 	c.nodes = append(c.nodes, n)
 	n.start(t)
@@ -624,7 +641,21 @@ func (c *cluster) joinWith(t testing.TB, n *node, token string, via *node) strin
 	if n.port == 0 {
 		n.port = freePort(t, n.ip)
 	}
-	return n.mustShoal(t, "swarm", "join", "--token", token, "--listen-addr", n.addr(), "--advertise-addr", n.addr(), via.addr())
+	out := n.mustShoal(t, "swarm", "join", "--token", token, "--listen-addr", n.addr(), "--advertise-addr", n.addr(), via.addr())
+	n.rememberID(t)
+	return out
+}
+
+// rememberID records the node's swarm ID.
+func (n *node) rememberID(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	info, err := n.client().Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.swarmID = info.Swarm.NodeID
 }
 
 // newSwarm starts managers+workers daemons: dev01 initialises the swarm, the

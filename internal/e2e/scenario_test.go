@@ -19,7 +19,11 @@ import (
 // and real task processes; every "kill" is a machine death that takes the
 // daemon and its tasks. Each step's outcome is what a user of the docker and
 // shoal CLIs would see.
-func TestReferenceScenario(t *testing.T) {
+func TestReferenceScenario(t *testing.T) { runReferenceScenario(t, "busybox", "") }
+
+// runReferenceScenario replays the scenario with image as the services'
+// image and dev03 (the manager of part 2) on the given runtime.
+func runReferenceScenario(t *testing.T, image, runtime3 string) {
 	c := newSwarm(t, 1, 1) // step 1: dev01 manager and leader, dev02 worker
 	dev01, dev02 := c.nodes[0], c.nodes[1]
 	marker := taskMarker()
@@ -31,7 +35,7 @@ func TestReferenceScenario(t *testing.T) {
 	c.waitHealthy(t, dev01, map[string]string{"dev01": "manager", "dev02": "manager"})
 
 	// Step 5: a 2-replica service through the docker CLI, converging.
-	out := dev01.mustDocker(t, "service", "create", "--name", "ping", "--replicas", "2", "--update-monitor", "1s", "busybox", "sleep", marker)
+	out := dev01.mustDocker(t, "service", "create", "--name", "ping", "--replicas", "2", "--update-monitor", "1s", image, "sleep", marker)
 	if !strings.Contains(out, "verify: Service") || !strings.Contains(out, "converged") {
 		t.Fatalf("service create did not converge:\n%s", out)
 	}
@@ -64,7 +68,7 @@ func TestReferenceScenario(t *testing.T) {
 	victim.kill(t)
 	wantNoLeaderSoon(t, leader)
 	consistently(t, 2*time.Second, func() error {
-		if n := countProcesses(leader, marker); n != 1 {
+		if n := leader.runningTasks(marker); n != 1 {
 			return fmt.Errorf("%d task processes on %s, want 1 (its task keeps running, nothing else starts)", n, leader.name)
 		}
 		return nil
@@ -86,7 +90,8 @@ func TestReferenceScenario(t *testing.T) {
 	}
 
 	// Step 10: dev03 joins directly as a manager.
-	dev03 := c.add(t)
+	dev03 := c.addWith(t, runtime3)
+	t.Cleanup(dev03.removeContainers)
 	if out := c.join(t, dev03, "manager", leader); strings.TrimSpace(out) != "This node joined a swarm as a manager." {
 		t.Fatalf("join printed %q", out)
 	}
@@ -96,12 +101,12 @@ func TestReferenceScenario(t *testing.T) {
 	// Step 11: a fresh 3-replica service places one task per node.
 	dev01.mustShoal(t, "service", "rm", "ping")
 	eventually(t, converge, func() error {
-		if n := countAllProcesses(marker); n != 0 {
+		if n := countAllTasks(c, marker); n != 0 {
 			return fmt.Errorf("%d task processes left after service rm", n)
 		}
 		return nil
 	})
-	dev01.mustShoal(t, "service", "create", "--name", "ping", "--replicas", "3", "--update-monitor", "1s", "busybox", "sleep", marker)
+	dev01.mustShoal(t, "service", "create", "--name", "ping", "--replicas", "3", "--update-monitor", "1s", image, "sleep", marker)
 	waitSlots(t, dev01, "ping", map[int]string{}, 3)
 	spread(t, dev01, "ping", 3)
 
@@ -156,12 +161,12 @@ func TestReferenceScenario(t *testing.T) {
 
 	// Step 15: nothing moves back by itself; a new service spreads.
 	consistently(t, 2*time.Second, func() error {
-		if n := countProcesses(leader, marker); n != 0 {
+		if n := leader.runningTasks(marker); n != 0 {
 			return fmt.Errorf("%d ping tasks moved back to %s", n, leader.name)
 		}
 		return nil
 	})
-	dev01.mustDocker(t, "service", "create", "-d", "--name", "ping2", "--replicas", "3", "busybox", "sleep", marker+"2")
+	dev01.mustDocker(t, "service", "create", "-d", "--name", "ping2", "--replicas", "3", image, "sleep", marker+"2")
 	waitSlots(t, dev01, "ping2", map[int]string{}, 3)
 	spread(t, dev01, "ping2", 3)
 
