@@ -125,7 +125,7 @@ func TestServiceProgress(t *testing.T) {
 }
 
 // TestServiceProgressMatchesDockerCLI runs the progress cases with the
-// docker CLI. It needs a docker binary and SHOAL_DOCKER_COMPARE=1.
+// docker CLI, wherever a docker binary is installed.
 func TestServiceProgressMatchesDockerCLI(t *testing.T) {
 	bin := dockerBinary(t)
 	for _, pc := range progressCases {

@@ -104,7 +104,7 @@ func TestServiceRequestBodies(t *testing.T) {
 
 // TestServiceBodiesMatchDockerCLI checks that the docker CLI sends the
 // same bodies, and the same requests, as shoal for each body case. It
-// needs a docker binary and SHOAL_DOCKER_COMPARE=1.
+// runs wherever a docker binary is installed.
 func TestServiceBodiesMatchDockerCLI(t *testing.T) {
 	bin := dockerBinary(t)
 	for _, bc := range bodyCases {
@@ -147,10 +147,12 @@ func mapsEqual(a, b map[string]string) bool {
 }
 
 // dockerBinary returns the docker CLI to compare with, or skips the test.
+// The comparison with the docker CLI runs wherever a docker binary is
+// installed (CI has one); SHOAL_DOCKER_COMPARE=0 turns it off.
 func dockerBinary(t *testing.T) string {
 	t.Helper()
-	if os.Getenv("SHOAL_DOCKER_COMPARE") != "1" {
-		t.Skip("set SHOAL_DOCKER_COMPARE=1 to compare with the docker CLI")
+	if os.Getenv("SHOAL_DOCKER_COMPARE") == "0" {
+		t.Skip("SHOAL_DOCKER_COMPARE=0: not comparing with the docker CLI")
 	}
 	bin, err := exec.LookPath("docker")
 	if err != nil {
