@@ -38,6 +38,8 @@ func statusFromError(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, swarm.ErrAlreadyExists):
 		return http.StatusConflict
+	case errors.Is(err, swarm.ErrNotImplemented):
+		return http.StatusNotImplemented
 	case errors.Is(err, swarm.ErrPermissionDenied):
 		return http.StatusForbidden
 	case errors.Is(err, swarm.ErrUnavailable):

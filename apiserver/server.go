@@ -95,12 +95,29 @@ func (s *server) routes() {
 	// path, "/json" included (a wildcard cannot be followed by a suffix).
 	s.handle("GET /distribution/{name...}", s.inspectDistribution)
 
+	// Docker's other APIs (containers, images, networks, ...) exist in
+	// Docker but not here: Docker's not-implemented answer, not a 404 that
+	// reads like a typo.
+	for _, prefix := range notImplemented {
+		h := s.wrap(func(_ http.ResponseWriter, r *http.Request) error {
+			return swarm.Errorf(swarm.ErrNotImplemented, "%s %s is not implemented: shoal serves the swarm API of the Docker Engine API only", r.Method, r.URL.Path)
+		})
+		s.plain.Handle("/"+prefix, h)
+		s.plain.Handle("/"+prefix+"/", h)
+		s.versioned.Handle("/{apiversion}/"+prefix, h)
+		s.versioned.Handle("/{apiversion}/"+prefix+"/", h)
+	}
+
 	// Everything else, including a known path with another method, is
 	// "page not found", as in moby.
 	notFound := s.wrap(func(http.ResponseWriter, *http.Request) error { return errPageNotFound })
 	s.plain.Handle("/", notFound)
 	s.versioned.Handle("/", notFound)
 }
+
+// notImplemented are the Docker Engine API's other route trees.
+var notImplemented = []string{"containers", "images", "networks", "volumes", "secrets", "configs", "events",
+	"plugins", "build", "exec", "system", "session", "auth", "commit", "grpc"}
 
 // handlerFunc is a route handler; a returned error becomes the response.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error

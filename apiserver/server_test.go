@@ -108,14 +108,28 @@ func TestUnknownRoutes(t *testing.T) {
 		{http.MethodGet, "/vx/nodes"},
 		{http.MethodDelete, "/swarm"},
 		{http.MethodPut, "/v1.50/nodes/abc"},
-		{http.MethodGet, "/networks"},
-		{http.MethodGet, "/v1.50/secrets"},
 	} {
 		res := serve(t, h, tc.method, tc.path, "")
 		wantError(t, res, http.StatusNotFound, "page not found")
 		if res.Header.Get("Server") == "" || res.Header.Get("Ostype") != "linux" {
 			t.Errorf("%s %s: common headers missing: %v", tc.method, tc.path, res.Header)
 		}
+	}
+}
+
+// Docker's other APIs answer with Docker's not-implemented status, so a
+// client learns the feature is missing rather than mistyped.
+func TestNotImplementedRoutes(t *testing.T) {
+	h := newFakeLeader(t).handler
+	for _, tc := range []struct{ method, path string }{
+		{http.MethodGet, "/networks"},
+		{http.MethodGet, "/v1.50/secrets"},
+		{http.MethodGet, "/v1.41/containers/json"},
+		{http.MethodPost, "/v1.50/images/create"},
+		{http.MethodGet, "/events"},
+	} {
+		res := serve(t, h, tc.method, tc.path, "")
+		wantError(t, res, http.StatusNotImplemented, tc.method+" "+tc.path+" is not implemented: shoal serves the swarm API of the Docker Engine API only")
 	}
 }
 

@@ -14,6 +14,7 @@ var classes = map[string]error{
 	"out-of-sequence":     swarm.ErrOutOfSequence,
 	"unavailable":         swarm.ErrUnavailable,
 	"permission-denied":   swarm.ErrPermissionDenied,
+	"not-implemented":     swarm.ErrNotImplemented,
 }
 
 // ErrorOf encodes err for the wire.
@@ -48,6 +49,8 @@ func (e Error) StatusCode() int {
 		return 503
 	case "permission-denied":
 		return 403
+	case "not-implemented":
+		return 501
 	}
 	return 500
 }

@@ -25,6 +25,8 @@ var (
 	ErrUnavailable = errors.New("unavailable")
 	// ErrPermissionDenied: bad credentials, token or certificate (403).
 	ErrPermissionDenied = errors.New("permission denied")
+	// ErrNotImplemented: a Docker API feature shoal does not offer (501).
+	ErrNotImplemented = errors.New("not implemented")
 )
 
 // classError is an error whose message is exactly what a user reads and whose
