@@ -393,7 +393,7 @@ func TestListTasksUnassigned(t *testing.T) {
 	if _, ok := raws[0]["NodeID"]; ok {
 		t.Error("unassigned task has a NodeID")
 	}
-	if got := lookup(t, raws[0], "Spec", "ContainerSpec"); !reflect.DeepEqual(got, map[string]any{}) {
+	if got := lookup(t, raws[0], "Spec", "ContainerSpec"); !reflect.DeepEqual(got, map[string]any{"Isolation": "default"}) {
 		t.Errorf("ContainerSpec = %#v, want {}", got)
 	}
 	if got := lookup(t, raws[0], "Status", "Err"); got != "no suitable node" {

@@ -78,9 +78,11 @@ func timeToWire(t time.Time) *time.Time {
 // unset (resources, restart policy, placement, update and rollback configs)
 // are left out. ServiceSpecFromWire reads it back to an equal spec.
 func ServiceSpecToWire(s swarm.ServiceSpec) wire.ServiceSpec {
+	task := TaskSpecToWire(s.Task)
+	task.Runtime = wire.RuntimeContainer // Docker reports it on services (not on tasks)
 	return wire.ServiceSpec{
 		Annotations:    wire.Annotations{Name: s.Name, Labels: labelsToWire(s.Labels)},
-		TaskTemplate:   TaskSpecToWire(s.Task),
+		TaskTemplate:   task,
 		Mode:           modeToWire(s.Mode, s.Replicas),
 		UpdateConfig:   updateConfigToWire(s.Update),
 		RollbackConfig: updateConfigToWire(s.Rollback),
@@ -135,6 +137,7 @@ func TaskSpecToWire(t swarm.TaskSpec) wire.TaskSpec {
 
 func containerSpecToWire(c swarm.ContainerSpec) *wire.ContainerSpec {
 	return &wire.ContainerSpec{
+		Isolation:       "default", // as Docker fills it in; meaningful on Windows only
 		Image:           c.Image,
 		Labels:          maps.Clone(c.Labels),
 		Command:         slices.Clone(c.Command),

@@ -36,7 +36,7 @@ func TestTaskFromDomainRunning(t *testing.T) {
 		{[]string{"Version", "Index"}, 38.0},
 		{[]string{"CreatedAt"}, "2025-06-01T12:00:00Z"},
 		{[]string{"Labels"}, map[string]any{}},
-		{[]string{"Spec", "ContainerSpec"}, map[string]any{"Image": "alpine", "TTY": true}},
+		{[]string{"Spec", "ContainerSpec"}, map[string]any{"Image": "alpine", "TTY": true, "Isolation": "default"}},
 		{[]string{"ServiceID"}, "svc1"},
 		{[]string{"Slot"}, 2.0},
 		{[]string{"NodeID"}, "node1"},
@@ -66,8 +66,8 @@ func TestTaskFromDomainPending(t *testing.T) {
 			t.Errorf("%s = %v, want it absent", k, v)
 		}
 	}
-	if got := path(t, m, "Spec", "ContainerSpec"); !reflect.DeepEqual(got, map[string]any{}) {
-		t.Errorf("ContainerSpec = %#v, want {}", got)
+	if got := path(t, m, "Spec", "ContainerSpec"); !reflect.DeepEqual(got, map[string]any{"Isolation": "default"}) {
+		t.Errorf("ContainerSpec = %#v, want an object", got)
 	}
 	status := path(t, m, "Status").(map[string]any)
 	if _, ok := status["ContainerStatus"]; ok {
