@@ -36,6 +36,25 @@ func TestDockerCLIServices(t *testing.T) {
 	if !strings.Contains(ls, "web       replicated   3/3        busybox:latest") {
 		t.Errorf("service ls:\n%s", ls)
 	}
+	id := strings.TrimSpace(d.mustDocker(t, "service", "ls", "-q"))
+	if len(id) != 12 {
+		t.Errorf("service ls -q printed %q, want one 12-character ID", id)
+	}
+	if out := d.mustDocker(t, "service", "ls", "--filter", "name=web", "--format", "{{.Name}} {{.Mode}} {{.Replicas}}"); strings.TrimSpace(out) != "web replicated 3/3" {
+		t.Errorf("service ls --filter --format printed %q", out)
+	}
+	if out := d.mustDocker(t, "service", "ls", "--filter", "name=nosuch", "-q"); strings.TrimSpace(out) != "" {
+		t.Errorf("service ls --filter name=nosuch printed %q", out)
+	}
+	if ids := strings.Fields(d.mustDocker(t, "service", "ps", "-q", "--filter", "desired-state=running", "web")); len(ids) != 3 {
+		t.Errorf("service ps -q --filter desired-state=running: %v", ids)
+	}
+	if out := d.mustDocker(t, "service", "ps", "--format", "{{.Name}} {{.DesiredState}}", "web"); !strings.Contains(out, "web.1 Running") {
+		t.Errorf("service ps --format printed %q", out)
+	}
+	if r := d.docker("service", "ps", "nosuch"); r.code != 1 || !strings.Contains(r.stderr, "no such service: nosuch") {
+		t.Errorf("service ps nosuch: %v", r)
+	}
 	ps := parseTable(d.mustDocker(t, "service", "ps", "web"))
 	if len(ps) != 3 {
 		t.Fatalf("service ps rows: %v", ps)
