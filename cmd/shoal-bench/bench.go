@@ -1,0 +1,308 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shoal-project/shoal/client"
+	"github.com/shoal-project/shoal/internal/fleet"
+)
+
+// Limits and sample sizes of the measurements.
+const (
+	readyTimeout    = 5 * time.Minute
+	runningTimeout  = 10 * time.Minute
+	settle          = 2 * time.Second // after convergence, before idle figures
+	nodeLsCalls     = 100
+	idleWindow      = 10 * time.Second
+	clockTicksPerS  = 100 // USER_HZ on Linux
+	joinParallelism = 8
+)
+
+// bench is one run: its directories, daemons and fleet.
+type bench struct {
+	o       options
+	dir     string // data roots and logs
+	sockDir string // short paths for the API sockets
+	mgrs    []*fleet.Daemon
+	fleet   *fleet.Fleet
+}
+
+func run(ctx context.Context, o options) (err error) {
+	b := &bench{o: o}
+	defer func() { err = errors.Join(err, b.cleanup()) }()
+	if err := b.setup(ctx); err != nil {
+		return err
+	}
+	leader, err := b.formSwarm(ctx)
+	if err != nil {
+		return err
+	}
+	api := leader.Client()
+	if err := b.measureNodesReady(ctx, api); err != nil {
+		return err
+	}
+	if err := b.measureService(ctx, api); err != nil {
+		return err
+	}
+	if err := sleep(ctx, settle); err != nil {
+		return err
+	}
+	if err := measureNodeList(ctx, api); err != nil {
+		return err
+	}
+	return measureIdle(ctx, leader.Pid())
+}
+
+// setup makes the directories and finds or builds the binary.
+func (b *bench) setup(ctx context.Context) error {
+	var err error
+	if b.dir, err = os.MkdirTemp("", "shoal-bench-"); err != nil {
+		return err
+	}
+	if b.sockDir, err = os.MkdirTemp("", "sb-"); err != nil {
+		return err
+	}
+	if b.o.bin == "" {
+		b.o.bin, err = fleet.BuildShoal(ctx, b.dir)
+		return err
+	}
+	b.o.bin, err = filepath.Abs(b.o.bin)
+	return err
+}
+
+// formSwarm starts the managers, the first one initialising the swarm and
+// the others joining it as managers, and returns the leader.
+func (b *bench) formSwarm(ctx context.Context) (*fleet.Daemon, error) {
+	for i := range b.o.managers {
+		name := fmt.Sprintf("mgr%d", i+1)
+		d, err := fleet.StartDaemon(ctx, fleet.DaemonConfig{Bin: b.o.bin, Name: name, IP: fmt.Sprintf("127.0.1.%d", i+1),
+			Dir: b.dir, Socket: filepath.Join(b.sockDir, name+".sock")})
+		if err != nil {
+			return nil, err
+		}
+		b.mgrs = append(b.mgrs, d)
+	}
+	first := b.mgrs[0]
+	if err := first.Init(ctx); err != nil {
+		return nil, err
+	}
+	sw, err := first.Client().SwarmInspect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range b.mgrs[1:] {
+		if err := d.Join(ctx, sw.JoinTokens.Manager, first.Addr()); err != nil {
+			return nil, err
+		}
+	}
+	return b.leader(ctx, first.Client())
+}
+
+// leader is the manager node ls marks as leader.
+func (b *bench) leader(ctx context.Context, api *client.Client) (*fleet.Daemon, error) {
+	nodes, err := api.NodeList(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range nodes {
+		if n.ManagerStatus == nil || !n.ManagerStatus.Leader {
+			continue
+		}
+		for _, d := range b.mgrs {
+			if d.Addr() == n.ManagerStatus.Addr || d.Name() == n.Description.Hostname {
+				return d, nil
+			}
+		}
+	}
+	return nil, errors.New("no manager is shown as leader")
+}
+
+// measureNodesReady joins the fleet and times it until node ls shows every
+// simulated node Ready.
+func (b *bench) measureNodesReady(ctx context.Context, api *client.Client) error {
+	sw, err := api.SwarmInspect(ctx)
+	if err != nil {
+		return err
+	}
+	addrs := make([]string, len(b.mgrs))
+	for i, d := range b.mgrs {
+		addrs[i] = d.Addr()
+	}
+	start := time.Now()
+	b.fleet, err = fleet.Start(ctx, fleet.FleetConfig{Managers: addrs, Token: sw.JoinTokens.Worker,
+		Nodes: b.o.nodes, Parallelism: joinParallelism})
+	if err != nil {
+		return err
+	}
+	if err := fleet.WaitReady(ctx, api, b.fleet.Names(), readyTimeout); err != nil {
+		return err
+	}
+	figure("nodes-ready-s", time.Since(start).Seconds(), "s")
+	return nil
+}
+
+// measureService creates the service and times it until every replica runs.
+func (b *bench) measureService(ctx context.Context, api *client.Client) error {
+	start := time.Now()
+	id, _, err := api.ServiceCreate(ctx, fleet.ReplicatedService("bench", b.o.tasks), client.ServiceCreateOptions{})
+	if err != nil {
+		return err
+	}
+	if err := fleet.WaitRunning(ctx, api, id, b.o.tasks, runningTimeout); err != nil {
+		return err
+	}
+	d := time.Since(start).Seconds()
+	if held := b.fleet.RunningTasks(); held != int(b.o.tasks) {
+		return fmt.Errorf("the managers count %d running tasks, the fleet's runtimes hold %d", b.o.tasks, held)
+	}
+	figure("create-to-running-s", d, "s")
+	figure("tasks-per-s", float64(b.o.tasks)/d, "tasks/s")
+	return nil
+}
+
+// measureNodeList times node ls calls through the leader's socket.
+func measureNodeList(ctx context.Context, api *client.Client) error {
+	lat := make([]time.Duration, 0, nodeLsCalls)
+	for range nodeLsCalls {
+		start := time.Now()
+		if _, err := api.NodeList(ctx, nil); err != nil {
+			return err
+		}
+		lat = append(lat, time.Since(start))
+	}
+	slices.Sort(lat)
+	figure("node-ls-p50-ms", ms(percentile(lat, 50)), "ms")
+	figure("node-ls-p99-ms", ms(percentile(lat, 99)), "ms")
+	return nil
+}
+
+// percentile is the nearest-rank percentile of sorted durations.
+func percentile(sorted []time.Duration, p int) time.Duration {
+	rank := (p*len(sorted) + 99) / 100 // ceil(p/100 * n)
+	return sorted[max(rank, 1)-1]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// measureIdle reads the leader's CPU time over the idle window, and its
+// resident memory (the highest of one sample a second).
+func measureIdle(ctx context.Context, pid int) error {
+	t0, err := cpuTicks(pid)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	var rss int64
+	for range int(idleWindow / time.Second) {
+		if err := sleep(ctx, time.Second); err != nil {
+			return err
+		}
+		kb, err := rssKB(pid)
+		if err != nil {
+			return err
+		}
+		rss = max(rss, kb)
+	}
+	t1, err := cpuTicks(pid)
+	if err != nil {
+		return err
+	}
+	cpuSeconds := float64(t1-t0) / clockTicksPerS
+	figure("leader-cpu-pct-idle", 100*cpuSeconds/time.Since(start).Seconds(), "%")
+	figure("leader-rss-mb", float64(rss)/1024, "MiB")
+	return nil
+}
+
+// cpuTicks is the process's user plus system time, in clock ticks, from
+// /proc/<pid>/stat.
+func cpuTicks(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name (which may hold spaces and parentheses):
+	// state is field 3, utime 14 and stime 15 of the whole line.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	return utime + stime, nil
+}
+
+// rssKB is VmRSS from /proc/<pid>/status, in KiB.
+func rssKB(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(v)
+			if len(f) == 0 {
+				break
+			}
+			return strconv.ParseInt(f[0], 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
+}
+
+// figure prints one result line.
+func figure(name string, value float64, unit string) {
+	fmt.Printf("%s %.2f %s\n", name, value, unit)
+}
+
+// sleep waits d unless ctx ends first.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// cleanup stops the fleet, then stops the daemons and removes the
+// directories, unless --keep.
+func (b *bench) cleanup() error {
+	var errs []error
+	if b.fleet != nil {
+		if err := b.fleet.Stop(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if b.o.keep {
+		for _, d := range b.mgrs {
+			d.Release()
+			fmt.Fprintf(os.Stderr, "kept %s: pid %d, -H unix://%s, log %s\n", d.Name(), d.Pid(), d.Socket(), d.LogPath())
+		}
+		return errors.Join(errs...)
+	}
+	for _, d := range b.mgrs {
+		if err := d.Stop(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, dir := range []string{b.dir, b.sockDir} {
+		if dir != "" {
+			errs = append(errs, os.RemoveAll(dir))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// options are the command's flags.
+type options struct {
+	managers int
+	nodes    int
+	tasks    uint64
+	keep     bool
+	bin      string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.managers, "managers", 3, "manager daemons to start (real processes)")
+	flag.IntVar(&o.nodes, "nodes", 100, "simulated worker nodes to join")
+	flag.Uint64Var(&o.tasks, "tasks", 1000, "replicas of the benchmark service")
+	flag.BoolVar(&o.keep, "keep", false, "leave the daemons running and their directories in place at exit")
+	flag.StringVar(&o.bin, "bin", "", "shoal binary (default: go build ./cmd/shoal into a temporary directory)")
+	flag.Parse()
+	if o.managers < 1 || o.managers > 250 || o.nodes < 1 || o.tasks < 1 {
+		fmt.Fprintln(os.Stderr, "shoal-bench: --managers must be 1-250, --nodes and --tasks at least 1")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, o)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "shoal-bench:", err)
+		os.Exit(1)
+	}
+}
