@@ -184,7 +184,7 @@ func (m *Manager) startTerm(parent context.Context) *leaderTerm {
 			return
 		}
 		d := dispatcher.New(dispatcher.Config{
-			Store: m.store, Proposer: m.raft, Managers: m.Managers, IsMember: m.isMember, Logger: m.log,
+			Store: m.store, Proposer: m.raft, Managers: m.Managers, Logger: m.log,
 			LastSeen: m.previousLeaderSilence(),
 		})
 		m.setDispatcher(d)
@@ -292,10 +292,11 @@ func checkConstraints(exprs []string) error {
 	return err
 }
 
-// fits says whether a node satisfies a task's placement constraints.
-func fits(n *swarm.Node, spec *swarm.TaskSpec) bool {
+// fits parses a task's placement constraints once and returns whether a
+// node satisfies them (a spec whose constraints do not parse fits none).
+func fits(spec *swarm.TaskSpec) func(*swarm.Node) bool {
 	cs, err := scheduler.ParseConstraints(spec.Placement.Constraints)
-	return err == nil && scheduler.MatchNode(cs, n)
+	return func(n *swarm.Node) bool { return err == nil && scheduler.MatchNode(cs, n) }
 }
 
 // previousLeaderSilence tells the new term's dispatcher since when the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -194,7 +193,7 @@ func (m *Manager) join(ctx context.Context, _ ca.Identity, req dispatchapi.JoinR
 		ID:          id,
 		Spec:        swarm.NodeSpec{Role: role, Availability: avail},
 		Description: req.Description,
-		Status:      swarm.NodeStatus{State: swarm.NodeStateUnknown, Addr: hostOf(req.Addr), ClusterAddr: req.Addr},
+		Status:      swarm.NodeStatus{State: swarm.NodeStateUnknown, Addr: dispatchapi.Host(req.Addr), ClusterAddr: req.Addr},
 	}
 	if err := n.Spec.Validate(); err != nil {
 		return nil, err
@@ -206,13 +205,6 @@ func (m *Manager) join(ctx context.Context, _ ca.Identity, req dispatchapi.JoinR
 	return &dispatchapi.JoinResponse{
 		NodeID: id, ClusterID: c.ID, Role: role, CertPEM: cert, RootPEM: c.RootCA.CertPEM, Managers: m.Managers(),
 	}, nil
-}
-
-func hostOf(addr string) string {
-	if h, _, err := net.SplitHostPort(addr); err == nil {
-		return h
-	}
-	return addr
 }
 
 func (m *Manager) renew(_ context.Context, caller ca.Identity, req dispatchapi.RenewRequest) (*dispatchapi.RenewResponse, error) {

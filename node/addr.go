@@ -100,11 +100,3 @@ func systemIP() (string, error) {
 	}
 	return "", swarm.Errorf(swarm.ErrInvalidArgument, "could not choose an IP address to advertise since this system has multiple addresses")
 }
-
-// hostOf returns the host part of host:port.
-func hostOf(addr string) string {
-	if h, _, err := net.SplitHostPort(addr); err == nil {
-		return h
-	}
-	return addr
-}

@@ -15,8 +15,8 @@ import (
 // knows it; it needs no leader.
 func (n *Node) Info(ctx context.Context) apiserver.Info {
 	info := apiserver.Info{
-		Name: n.cfg.Name, NCPU: runtime.NumCPU(), MemTotal: memTotal(), OSType: runtime.GOOS,
-		Architecture: machine(), KernelVersion: kernelVersion(), OS: osName(), ServerVersion: n.cfg.Version,
+		Name: n.cfg.Name, NCPU: runtime.NumCPU(), MemTotal: n.host.memTotal, OSType: runtime.GOOS,
+		Architecture: n.host.machine, KernelVersion: n.host.kernel, OS: n.host.os, ServerVersion: n.cfg.Version,
 		Swarm: apiserver.SwarmInfo{State: apiserver.StateInactive},
 	}
 	st, mgr := n.parts()
@@ -24,7 +24,7 @@ func (n *Node) Info(ctx context.Context) apiserver.Info {
 		return info
 	}
 	sw := &info.Swarm
-	sw.NodeID, sw.NodeAddr, sw.State = st.NodeID, hostOf(st.AdvertiseAddr), apiserver.StateActive
+	sw.NodeID, sw.NodeAddr, sw.State = st.NodeID, dispatchapi.Host(st.AdvertiseAddr), apiserver.StateActive
 	if st.Error != "" {
 		sw.State, sw.Error = apiserver.StateError, st.Error
 	}

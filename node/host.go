@@ -11,16 +11,28 @@ import (
 	"github.com/shoal-project/shoal/swarm"
 )
 
+// hostInfo is what this machine is; it is read once, when the node starts.
+type hostInfo struct {
+	machine  string // uname -m, e.g. x86_64
+	kernel   string
+	os       string // the OS's pretty name
+	memTotal int64
+}
+
+func readHost() hostInfo {
+	return hostInfo{machine: machine(), kernel: kernelVersion(), os: osName(), memTotal: memTotal()}
+}
+
 // describe reports what this machine is, for the node's description.
-func describe(name, version, runtimeName string) swarm.NodeDescription {
+func (n *Node) describe() swarm.NodeDescription {
 	return swarm.NodeDescription{
-		Runtime:       runtimeName,
-		Hostname:      name,
+		Runtime:       n.cfg.Runtime,
+		Hostname:      n.cfg.Name,
 		OS:            runtime.GOOS,
-		Architecture:  machine(),
+		Architecture:  n.host.machine,
 		NanoCPUs:      int64(runtime.NumCPU()) * 1e9,
-		MemoryBytes:   memTotal(),
-		EngineVersion: version,
+		MemoryBytes:   n.host.memTotal,
+		EngineVersion: n.cfg.Version,
 	}
 }
 

@@ -33,7 +33,7 @@ func (n *Node) Init(ctx context.Context, req apiserver.InitRequest) (swarm.NodeI
 	if err != nil {
 		return "", err
 	}
-	c, self, creds, err := newCluster(req, advertise, describe(n.cfg.Name, n.cfg.Version, n.cfg.Runtime))
+	c, self, creds, err := newCluster(req, advertise, n.describe())
 	if err != nil {
 		return "", err
 	}
@@ -72,7 +72,7 @@ func newCluster(req apiserver.InitRequest, advertise string, desc swarm.NodeDesc
 		ID:          swarm.NodeID(swarm.NewID()),
 		Spec:        swarm.NodeSpec{Role: swarm.RoleManager, Availability: avail},
 		Description: desc,
-		Status:      swarm.NodeStatus{State: swarm.NodeStateReady, Addr: hostOf(advertise), ClusterAddr: advertise},
+		Status:      swarm.NodeStatus{State: swarm.NodeStateReady, Addr: dispatchapi.Host(advertise), ClusterAddr: advertise},
 	}
 	if err := self.Spec.Validate(); err != nil {
 		return nil, nil, nil, err
@@ -146,7 +146,7 @@ func (n *Node) Join(ctx context.Context, req apiserver.JoinRequest) error {
 	if err != nil {
 		return err
 	}
-	jreq := dispatchapi.JoinRequest{Token: req.JoinToken, CSR: csrPEM, Description: describe(n.cfg.Name, n.cfg.Version, n.cfg.Runtime),
+	jreq := dispatchapi.JoinRequest{Token: req.JoinToken, CSR: csrPEM, Description: n.describe(),
 		Availability: req.Availability, Addr: advertise}
 	resp, root, err := requestJoin(ctx, tok.Digest, req.RemoteAddrs, jreq)
 	if err != nil {

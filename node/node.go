@@ -57,6 +57,7 @@ type Node struct {
 
 	api          http.Handler  // Docker API for the local sockets
 	clusterAPI   http.Handler  // Docker API for requests forwarded by followers
+	host         hostInfo      // read once at New
 	executor     exec.Executor // made by executorFor, guarded by mu
 	executorNode swarm.NodeID
 }
@@ -81,7 +82,7 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Runtime != "process" && cfg.Runtime != "docker" {
 		return nil, fmt.Errorf("node: unknown runtime %q (want process or docker)", cfg.Runtime)
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger, opLock: make(chan struct{}, 1)}
+	n := &Node{cfg: cfg, log: cfg.Logger, opLock: make(chan struct{}, 1), host: readHost()}
 	n.api = apiserver.New(apiserver.Config{Backend: n, Logger: cfg.Logger.With("component", "api"), Version: cfg.Version})
 	n.clusterAPI = apiserver.New(apiserver.Config{Backend: leaderBackend{n}, Logger: cfg.Logger.With("component", "api-forwarded"), Version: cfg.Version})
 	return n, nil

@@ -3,7 +3,7 @@ package dispatcher
 import (
 	"context"
 	"log/slog"
-	"net"
+	"slices"
 	"time"
 
 	"github.com/shoal-project/shoal/dispatchapi"
@@ -20,10 +20,9 @@ type Proposer interface {
 type Config struct {
 	Store    *store.Store
 	Proposer Proposer
-	// Managers returns the current managers, for heartbeat responses.
+	// Managers returns the current managers (the Raft voters), for
+	// heartbeat responses and to tell who is still a member.
 	Managers func() []dispatchapi.Peer
-	// IsMember reports whether a node is a Raft voter now.
-	IsMember func(swarm.NodeID) bool
 	// LastSeen gives what the new leader already knows of some nodes'
 	// silence (the previous leader's, from Raft); other nodes count as
 	// seen when the dispatcher starts.
@@ -156,31 +155,26 @@ func (d *Dispatcher) Heartbeat(ctx context.Context, id swarm.NodeID, req dispatc
 		return dispatchapi.HeartbeatResponse{}, ctx.Err()
 	}
 	if stale || n.Status.ClusterAddr != req.Addr {
-		st := swarm.NodeStatus{State: swarm.NodeStateReady, Addr: hostOf(req.Addr), ClusterAddr: req.Addr}
+		st := swarm.NodeStatus{State: swarm.NodeStateReady, Addr: dispatchapi.Host(req.Addr), ClusterAddr: req.Addr}
 		if err := d.cfg.Proposer.Propose(ctx, store.NewUpdateNodeStatus(id, st)); err != nil {
 			return dispatchapi.HeartbeatResponse{}, err
 		}
 	}
+	managers := d.cfg.Managers() // one read of the Raft membership per heartbeat
 	return dispatchapi.HeartbeatResponse{
 		Period:   d.spec().HeartbeatPeriod,
-		Managers: d.cfg.Managers(),
-		Role:     d.roleFor(n),
+		Managers: managers,
+		Role:     roleFor(n, managers),
 	}, nil
 }
 
 // roleFor is the role the node should hold. A demoted node stays a manager
 // until it has left the Raft membership, so that it never stops its Raft
 // member while still counted in the quorum.
-func (d *Dispatcher) roleFor(n *swarm.Node) swarm.NodeRole {
-	if n.Spec.Role == swarm.RoleManager || d.cfg.IsMember(n.ID) {
+func roleFor(n *swarm.Node, managers []dispatchapi.Peer) swarm.NodeRole {
+	member := slices.ContainsFunc(managers, func(p dispatchapi.Peer) bool { return p.NodeID == n.ID })
+	if n.Spec.Role == swarm.RoleManager || member {
 		return swarm.RoleManager
 	}
 	return swarm.RoleWorker
-}
-
-func hostOf(addr string) string {
-	if h, _, err := net.SplitHostPort(addr); err == nil {
-		return h
-	}
-	return addr
 }

@@ -32,7 +32,6 @@ func setup(t *testing.T) (*storetest.Proposer, *Dispatcher) {
 	d := New(Config{
 		Store: p.Store, Proposer: p,
 		Managers: func() []dispatchapi.Peer { return []dispatchapi.Peer{{NodeID: "m1", Addr: "10.0.0.1:2377"}} },
-		IsMember: func(id swarm.NodeID) bool { return id == "m1" },
 	})
 	return p, d
 }

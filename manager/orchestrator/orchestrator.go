@@ -18,9 +18,10 @@ type Proposer interface {
 type Config struct {
 	Store    *store.Store
 	Proposer Proposer
-	// Fits says whether a task may run on a node (placement constraints);
-	// global services use it to pick their nodes. Nil: every node fits.
-	Fits func(*swarm.Node, *swarm.TaskSpec) bool
+	// Fits returns, for a task spec, whether a node satisfies its
+	// placement constraints (read once per spec); global services use it
+	// to pick their nodes. Nil: every node fits.
+	Fits func(*swarm.TaskSpec) func(*swarm.Node) bool
 	// Debounce lets a burst of store changes become one pass.
 	Debounce time.Duration
 	Logger   *slog.Logger

@@ -15,7 +15,7 @@ type plan struct {
 	now   time.Time
 	nodes map[swarm.NodeID]*swarm.Node
 	keep  int // tasks kept per slot
-	fits  func(*swarm.Node, *swarm.TaskSpec) bool
+	fits  func(*swarm.TaskSpec) func(*swarm.Node) bool
 
 	creates  []*swarm.Task
 	desired  []store.TaskChange
@@ -167,8 +167,9 @@ func (p *plan) wantedSlots(svc *swarm.Service) map[slotKey]bool {
 		}
 		return out
 	}
+	fits := p.globalFits(svc)
 	for id, n := range p.nodes {
-		if n.Status.State != swarm.NodeStateDown && n.Spec.Availability != swarm.AvailabilityDrain && p.globalFits(n, svc) {
+		if n.Status.State != swarm.NodeStateDown && n.Spec.Availability != swarm.AvailabilityDrain && fits(n) {
 			out[slotKey{node: id}] = true
 		}
 	}
@@ -327,10 +328,10 @@ func (p *plan) trim(ts []*swarm.Task) {
 	}
 }
 
-// globalFits reports whether a global service's task may run on n.
-func (p *plan) globalFits(n *swarm.Node, svc *swarm.Service) bool {
+// globalFits returns whether a global service's task may run on a node.
+func (p *plan) globalFits(svc *swarm.Service) func(*swarm.Node) bool {
 	if p.fits == nil {
-		return true
+		return func(*swarm.Node) bool { return true }
 	}
-	return p.fits(n, &svc.Spec.Task)
+	return p.fits(&svc.Spec.Task)
 }

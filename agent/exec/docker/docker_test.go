@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/shoal-project/shoal/agent/exec"
+	"github.com/shoal-project/shoal/agent/exec/exectest"
 	"github.com/shoal-project/shoal/swarm"
 )
 
@@ -27,7 +28,7 @@ func TestExitZero(t *testing.T) {
 	if st.ContainerID != ctr.ID || st.ExitCode != 0 {
 		t.Fatalf("status %+v (container %s)", st, ctr.ID)
 	}
-	if got := logs(t, c, exec.LogOptions{}).lines(exec.Stdout); !slices.Equal(got, []string{"hello"}) {
+	if got := logs(t, c, exec.LogOptions{}).Lines(exec.Stdout); !slices.Equal(got, []string{"hello"}) {
 		t.Fatalf("logs %q", got)
 	}
 }
@@ -69,7 +70,7 @@ func TestShutdown(t *testing.T) {
 	if ctr := ev.inspect(c); ctr.State.Running || ctr.State.ExitCode != 0 {
 		t.Fatalf("state %+v", ctr.State)
 	}
-	if got := logs(t, c, exec.LogOptions{}).lines(exec.Stdout); !slices.Contains(got, "got SIGTERM") {
+	if got := logs(t, c, exec.LogOptions{}).Lines(exec.Stdout); !slices.Contains(got, "got SIGTERM") {
 		t.Fatalf("logs %q", got)
 	}
 	if err := c.Shutdown(testCtx(t)); err != nil {
@@ -159,7 +160,7 @@ func TestContainerSpec(t *testing.T) {
 		t.Fatalf("host config: memory %d, cpus %d, restart %q", host.Memory, host.NanoCPUs, host.RestartPolicy.Name)
 	}
 	waitLine(t, c, "HOSTNAME=box1")
-	if got := logs(t, c, exec.LogOptions{}).lines(exec.Stdout); !slices.Contains(got, "GREETING=hello there") {
+	if got := logs(t, c, exec.LogOptions{}).Lines(exec.Stdout); !slices.Contains(got, "GREETING=hello there") {
 		t.Fatalf("logs %q", got)
 	}
 }
@@ -174,7 +175,7 @@ func TestCommandIsEntrypoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := logs(t, c, exec.LogOptions{}).lines(exec.Stdout); !slices.Equal(got, []string{"from-command", "from-args"}) {
+	if got := logs(t, c, exec.LogOptions{}).Lines(exec.Stdout); !slices.Equal(got, []string{"from-command", "from-args"}) {
 		t.Fatalf("logs %q", got)
 	}
 	if ctr := ev.inspect(c); !slices.Equal(ctr.Config.Entrypoint, []string{"/taskbin", "out:from-command"}) {
@@ -190,34 +191,34 @@ func TestLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	all := logs(t, c, exec.LogOptions{})
-	if got := strings.Join(all.lines(exec.Stdout), "|"); got != "out1|out2|out3" {
+	if got := strings.Join(all.Lines(exec.Stdout), "|"); got != "out1|out2|out3" {
 		t.Fatalf("stdout %q", got)
 	}
-	if got := strings.Join(all.lines(exec.Stderr), "|"); got != "err1" {
+	if got := strings.Join(all.Lines(exec.Stderr), "|"); got != "err1" {
 		t.Fatalf("stderr %q", got)
 	}
-	for _, m := range all.msgs {
+	for _, m := range all.Messages() {
 		if m.Time.Before(before) || m.Time.After(time.Now()) {
 			t.Fatalf("time %v out of the run", m.Time)
 		}
 	}
-	if got := logs(t, c, exec.LogOptions{Stderr: true}).lines(0); strings.Join(got, "|") != "err1" {
+	if got := logs(t, c, exec.LogOptions{Stderr: true}).Lines(0); strings.Join(got, "|") != "err1" {
 		t.Fatalf("stderr only: %q", got)
 	}
 	// The engine reads stdout and stderr apart: their order in its log is
 	// its own, and the tail is the end of that log.
-	everything := all.lines(0)
-	if got := logs(t, c, exec.LogOptions{Tail: 2}).lines(0); !slices.Equal(got, everything[2:]) {
+	everything := all.Lines(0)
+	if got := logs(t, c, exec.LogOptions{Tail: 2}).Lines(0); !slices.Equal(got, everything[2:]) {
 		t.Fatalf("tail 2: %q, all: %q", got, everything)
 	}
-	if got := logs(t, c, exec.LogOptions{Tail: exec.NoTail}).lines(0); len(got) != 0 {
+	if got := logs(t, c, exec.LogOptions{Tail: exec.NoTail}).Lines(0); len(got) != 0 {
 		t.Fatalf("no tail: %q", got)
 	}
-	last := all.msgs[len(all.msgs)-1].Time
-	if got := logs(t, c, exec.LogOptions{Since: last.Add(time.Nanosecond)}).lines(0); len(got) != 0 {
+	last := all.Messages()[len(all.Messages())-1].Time
+	if got := logs(t, c, exec.LogOptions{Since: last.Add(time.Nanosecond)}).Lines(0); len(got) != 0 {
 		t.Fatalf("since after the last line: %q", got)
 	}
-	if got := logs(t, c, exec.LogOptions{Since: before}).lines(0); len(got) != 4 {
+	if got := logs(t, c, exec.LogOptions{Since: before}).Lines(0); len(got) != 4 {
 		t.Fatalf("since before: %q", got)
 	}
 }
@@ -228,12 +229,12 @@ func TestLogsFollow(t *testing.T) {
 	ev := newEnv(t)
 	task := ev.task("out:first", "sleep:1s", "out:second")
 	c := ev.start(task)
-	col := &collector{ch: make(chan exec.LogMessage)}
+	col := &exectest.LogCollector{Ch: make(chan exec.LogMessage)}
 	done := make(chan error, 1)
 	go func() { done <- c.Logs(testCtx(t), exec.LogOptions{Follow: true}, col) }()
 	for _, want := range []string{"first", "second"} {
 		select {
-		case m := <-col.ch:
+		case m := <-col.Ch:
 			if string(m.Line) != want {
 				t.Fatalf("line %q, want %q", m.Line, want)
 			}
@@ -251,7 +252,7 @@ func TestLogsFollowCancelled(t *testing.T) {
 	c := ev.start(ev.task("sleep:300s"))
 	ctx, cancel := context.WithCancel(testCtx(t))
 	done := make(chan error, 1)
-	go func() { done <- c.Logs(ctx, exec.LogOptions{Follow: true}, &collector{}) }()
+	go func() { done <- c.Logs(ctx, exec.LogOptions{Follow: true}, &exectest.LogCollector{}) }()
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("follow after cancel: %v", err)
@@ -266,7 +267,7 @@ func TestLogsTTY(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := logs(t, c, exec.LogOptions{}).lines(exec.Stdout); !slices.Equal(got, []string{"one", "two"}) {
+	if got := logs(t, c, exec.LogOptions{}).Lines(exec.Stdout); !slices.Equal(got, []string{"one", "two"}) {
 		t.Fatalf("logs %q", got)
 	}
 }

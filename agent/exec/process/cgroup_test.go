@@ -160,7 +160,7 @@ func TestStartInCgroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := logs(t, c, exec.LogOptions{}).lines(exec.Stdout); !contains(got, "0::/"+name+"/t1") {
+	if got := logs(t, c, exec.LogOptions{}).Lines(exec.Stdout); !contains(got, "0::/"+name+"/t1") {
 		t.Fatalf("/proc/self/cgroup: %q, want 0::/%s/t1", got, name)
 	}
 	if err := c.Remove(testCtx(t)); err != nil || fileExists(filepath.Join(e.cgroups.parents[0], "t1")) {
@@ -176,7 +176,7 @@ func TestCgroupKillsEscapees(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := logs(t, c, exec.LogOptions{}).lines(exec.Stdout)
+	out := logs(t, c, exec.LogOptions{}).Lines(exec.Stdout)
 	if len(out) != 1 {
 		t.Fatalf("output %q", out)
 	}

@@ -196,7 +196,7 @@ func TestCgroupV1BornInGroups(t *testing.T) {
 	if w := c.Warnings(); len(w) != 0 {
 		t.Fatalf("warnings %q", w)
 	}
-	groups := procGroups(strings.Join(logs(t, c, exec.LogOptions{}).lines(exec.Stdout), "\n"))
+	groups := procGroups(strings.Join(logs(t, c, exec.LogOptions{}).Lines(exec.Stdout), "\n"))
 	parent := "/" + filepath.Base(e.cgroups.parents[0])
 	if groups["memory"] != parent+"/t1" || groups["cpu"] != parent+"/t1" {
 		t.Fatalf("the task ran in %v, want memory and cpu in %s/t1", groups, parent)
@@ -278,7 +278,7 @@ func TestCgroupV1KillsEscapees(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := logs(t, c, exec.LogOptions{}).lines(exec.Stdout)
+	out := logs(t, c, exec.LogOptions{}).Lines(exec.Stdout)
 	if len(out) != 1 {
 		t.Fatalf("output %q", out)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shoal-project/shoal/agent/exec"
+	"github.com/shoal-project/shoal/agent/exec/exectest"
 )
 
 func TestLogsStreamsAndFilters(t *testing.T) {
@@ -22,30 +23,30 @@ func TestLogsStreamsAndFilters(t *testing.T) {
 		t.Fatal(err)
 	}
 	all := logs(t, c, exec.LogOptions{})
-	if got := strings.Join(all.lines(exec.Stdout), "|"); got != "out1|out2|no newline" {
+	if got := strings.Join(all.Lines(exec.Stdout), "|"); got != "out1|out2|no newline" {
 		t.Fatalf("stdout %q", got)
 	}
-	if got := strings.Join(all.lines(exec.Stderr), "|"); got != "err1" {
+	if got := strings.Join(all.Lines(exec.Stderr), "|"); got != "err1" {
 		t.Fatalf("stderr %q", got)
 	}
-	for _, m := range all.msgs {
+	for _, m := range all.Messages() {
 		if m.Time.Before(before) || m.Time.After(time.Now()) {
 			t.Fatalf("timestamp %v out of the run", m.Time)
 		}
 	}
-	if got := logs(t, c, exec.LogOptions{Stderr: true}).lines(0); strings.Join(got, "|") != "err1" {
+	if got := logs(t, c, exec.LogOptions{Stderr: true}).Lines(0); strings.Join(got, "|") != "err1" {
 		t.Fatalf("stderr only: %q", got)
 	}
-	if got := logs(t, c, exec.LogOptions{Stdout: true, Tail: 2}).lines(0); strings.Join(got, "|") != "out2|no newline" {
+	if got := logs(t, c, exec.LogOptions{Stdout: true, Tail: 2}).Lines(0); strings.Join(got, "|") != "out2|no newline" {
 		t.Fatalf("tail 2: %q", got)
 	}
-	if got := logs(t, c, exec.LogOptions{Tail: exec.NoTail}).lines(0); len(got) != 0 {
+	if got := logs(t, c, exec.LogOptions{Tail: exec.NoTail}).Lines(0); len(got) != 0 {
 		t.Fatalf("no tail: %q", got)
 	}
-	if got := logs(t, c, exec.LogOptions{Since: time.Now()}).lines(0); len(got) != 0 {
+	if got := logs(t, c, exec.LogOptions{Since: time.Now()}).Lines(0); len(got) != 0 {
 		t.Fatalf("since now: %q", got)
 	}
-	if got := logs(t, c, exec.LogOptions{Since: before}).lines(0); len(got) != 4 {
+	if got := logs(t, c, exec.LogOptions{Since: before}).Lines(0); len(got) != 4 {
 		t.Fatalf("since before: %q", got)
 	}
 }
@@ -57,7 +58,7 @@ func TestLogsCapped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := logs(t, c, exec.LogOptions{}).lines(exec.Stdout)
+	got := logs(t, c, exec.LogOptions{}).Lines(exec.Stdout)
 	if len(got) == 0 || got[len(got)-1] != "line 1999" || got[0] == "line 0" {
 		t.Fatalf("kept %d lines: first %q", len(got), got[:min(len(got), 1)])
 	}
@@ -86,7 +87,7 @@ func TestLogsLongLineSplit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := logs(t, c, exec.LogOptions{}).lines(exec.Stdout)
+	got := logs(t, c, exec.LogOptions{}).Lines(exec.Stdout)
 	if len(got) != 4 || len(got[0]) != maxLine || len(got[1]) != maxLine || len(got[2]) != 40000-2*maxLine || got[3] != "after" {
 		lens := []int{}
 		for _, l := range got {
@@ -102,12 +103,12 @@ func TestLogsFollow(t *testing.T) {
 	e := newExecutor(t, Config{})
 	gate := filepath.Join(t.TempDir(), "go")
 	c := start(t, e, newTask("t1", "sh", "-c", fmt.Sprintf(`echo a; while [ ! -e %s ]; do sleep 0.02; done; echo b`, gate)))
-	col := &collector{ch: make(chan exec.LogMessage)}
+	col := &exectest.LogCollector{Ch: make(chan exec.LogMessage)}
 	done := make(chan error, 1)
 	go func() { done <- c.Logs(testCtx(t), exec.LogOptions{Follow: true}, col) }()
 	next := func() string {
 		select {
-		case m := <-col.ch:
+		case m := <-col.Ch:
 			return string(m.Line)
 		case <-testCtx(t).Done():
 			t.Fatal("no log line")
@@ -131,7 +132,7 @@ func TestLogsFollowCancelled(t *testing.T) {
 	c := start(t, e, newTask("t1", "sleep", "100"))
 	ctx, cancel := context.WithCancel(testCtx(t))
 	done := make(chan error, 1)
-	go func() { done <- c.Logs(ctx, exec.LogOptions{Follow: true}, &collector{}) }()
+	go func() { done <- c.Logs(ctx, exec.LogOptions{Follow: true}, &exectest.LogCollector{}) }()
 	cancel()
 	if err := <-done; err != context.Canceled {
 		t.Fatalf("follow after cancel: %v", err)
@@ -147,7 +148,7 @@ func TestLogStoreFollowAcrossRotation(t *testing.T) {
 	if err := s.open(); err != nil {
 		t.Fatal(err)
 	}
-	col := &collector{ch: make(chan exec.LogMessage)}
+	col := &exectest.LogCollector{Ch: make(chan exec.LogMessage)}
 	done := make(chan error, 1)
 	go func() { done <- s.logs(testCtx(t), exec.LogOptions{Follow: true}, col) }()
 	for i := range 50 {
@@ -156,7 +157,7 @@ func TestLogStoreFollowAcrossRotation(t *testing.T) {
 			t.Fatal(err)
 		}
 		select {
-		case m := <-col.ch:
+		case m := <-col.Ch:
 			if string(m.Line) != want {
 				t.Fatalf("got %q, want %q", m.Line, want)
 			}

@@ -10,11 +10,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/shoal-project/shoal/agent/exec"
+	"github.com/shoal-project/shoal/agent/exec/exectest"
 	"github.com/shoal-project/shoal/swarm"
 	"go.uber.org/goleak"
 )
@@ -125,42 +125,9 @@ func run(t *testing.T, e *Executor, task *swarm.Task) (*Controller, error) {
 	return c, c.Wait(testCtx(t))
 }
 
-// collector is a LogWriter keeping what it gets.
-type collector struct {
-	mu   sync.Mutex
-	msgs []exec.LogMessage
-	ch   chan exec.LogMessage // optional: each message is also sent here
-}
-
-func (c *collector) WriteLog(ctx context.Context, m exec.LogMessage) error {
-	c.mu.Lock()
-	c.msgs = append(c.msgs, m)
-	c.mu.Unlock()
-	if c.ch != nil {
-		select {
-		case c.ch <- m:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
-}
-
-func (c *collector) lines(stream exec.LogStream) []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []string
-	for _, m := range c.msgs {
-		if stream == 0 || m.Stream == stream {
-			out = append(out, string(m.Line))
-		}
-	}
-	return out
-}
-
-func logs(t *testing.T, c *Controller, opts exec.LogOptions) *collector {
+func logs(t *testing.T, c *Controller, opts exec.LogOptions) *exectest.LogCollector {
 	t.Helper()
-	var col collector
+	var col exectest.LogCollector
 	if err := c.Logs(testCtx(t), opts, &col); err != nil {
 		t.Fatalf("logs: %v", err)
 	}

@@ -50,7 +50,7 @@ func TestArgsWithoutCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := logs(t, c, exec.LogOptions{}).lines(exec.Stdout); !contains(got, "hi") {
+	if got := logs(t, c, exec.LogOptions{}).Lines(exec.Stdout); !contains(got, "hi") {
 		t.Fatalf("output %q", got)
 	}
 }
@@ -63,7 +63,7 @@ func TestCommandThenArgs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := logs(t, c, exec.LogOptions{}).lines(exec.Stdout); !contains(got, "a b") {
+	if got := logs(t, c, exec.LogOptions{}).Lines(exec.Stdout); !contains(got, "a b") {
 		t.Fatalf("output %q", got)
 	}
 }
@@ -153,7 +153,7 @@ func TestStopSignal(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantExit(t, c.Wait(testCtx(t)), 0, true)
-	if got := logs(t, c, exec.LogOptions{}).lines(exec.Stdout); !contains(got, "got-usr1") {
+	if got := logs(t, c, exec.LogOptions{}).Lines(exec.Stdout); !contains(got, "got-usr1") {
 		t.Fatalf("output %q", got)
 	}
 }
@@ -181,7 +181,7 @@ func TestLeftoversDieWithTheTask(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := logs(t, c, exec.LogOptions{}).lines(exec.Stdout)
+	out := logs(t, c, exec.LogOptions{}).Lines(exec.Stdout)
 	if len(out) != 1 {
 		t.Fatalf("output %q", out)
 	}
@@ -202,7 +202,7 @@ func TestEnvDirAndPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := logs(t, c, exec.LogOptions{}).lines(exec.Stdout)
+	got := logs(t, c, exec.LogOptions{}).Lines(exec.Stdout)
 	want := []string{"foo=bar baz", dir, "path=" + os.Getenv("PATH")}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("output %q, want %q", got, want)
@@ -216,7 +216,7 @@ func TestDefaultDirIsScratch(t *testing.T) {
 		t.Fatal(err)
 	}
 	work := filepath.Join(e.cfg.StateDir, "t1", "work")
-	if got := logs(t, c, exec.LogOptions{}).lines(exec.Stdout); !contains(got, work) || !fileExists(filepath.Join(work, "made-here")) {
+	if got := logs(t, c, exec.LogOptions{}).Lines(exec.Stdout); !contains(got, work) || !fileExists(filepath.Join(work, "made-here")) {
 		t.Fatalf("pwd %q, want %s", got, work)
 	}
 }
@@ -231,7 +231,7 @@ func TestSpecPathIsUsed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := logs(t, c, exec.LogOptions{}).lines(exec.Stdout); !contains(got, "hello from "+filepath.Join(bin, "hello-task")) {
+	if got := logs(t, c, exec.LogOptions{}).Lines(exec.Stdout); !contains(got, "hello from "+filepath.Join(bin, "hello-task")) {
 		t.Fatalf("output %q", got)
 	}
 }
@@ -252,7 +252,7 @@ func TestUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := logs(t, c, exec.LogOptions{}).lines(exec.Stdout); strings.Join(got, " ") != "65534 65534" {
+	if got := logs(t, c, exec.LogOptions{}).Lines(exec.Stdout); strings.Join(got, " ") != "65534 65534" {
 		t.Fatalf("id %q", got)
 	}
 }
@@ -440,6 +440,6 @@ func groupSize(pgid int) int {
 func waitLine(t *testing.T, c *Controller, line string) {
 	t.Helper()
 	eventually(t, "output line "+line, func() bool {
-		return contains(logs(t, c, exec.LogOptions{}).lines(0), line)
+		return contains(logs(t, c, exec.LogOptions{}).Lines(0), line)
 	})
 }

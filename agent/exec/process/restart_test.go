@@ -134,7 +134,7 @@ func TestAdoptExited(t *testing.T) {
 	if err := ok.Wait(testCtx(t)); err != nil {
 		t.Fatalf("adopted exit 0: %v", err)
 	}
-	if got := logs(t, ok.(*Controller), exec.LogOptions{}).lines(0); !contains(got, "kept") {
+	if got := logs(t, ok.(*Controller), exec.LogOptions{}).Lines(0); !contains(got, "kept") {
 		t.Fatalf("adopted logs %q", got)
 	}
 	if err := ok.Start(testCtx(t)); !errors.Is(err, exec.ErrTaskStarted) {
