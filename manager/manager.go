@@ -195,7 +195,7 @@ func (m *Manager) startTerm(parent context.Context) *leaderTerm {
 		go func() { defer t.wg.Done(); roles.run(ctx) }()
 		go func() { defer t.wg.Done(); _ = sched.Run(ctx) }()
 		go func() { defer t.wg.Done(); _ = orch.Run(ctx) }()
-		m.log.Info("became leader", "node", m.cfg.NodeID)
+		m.log.Info("became leader", "node", m.cfg.NodeID, "term", m.raft.Term())
 		d.Run(ctx)
 	}()
 	return t

@@ -207,6 +207,9 @@ func (r *Raft) Changes() <-chan struct{} { return r.changes }
 // IsLeader reports whether this member is the leader now.
 func (r *Raft) IsLeader() bool { return r.raft.State() == raft.Leader }
 
+// Term is the member's current Raft term.
+func (r *Raft) Term() uint64 { return r.raft.CurrentTerm() }
+
 // Leader returns the current leader as this member knows it, or empty
 // values if there is none.
 func (r *Raft) Leader() (swarm.NodeID, string) {
