@@ -167,6 +167,7 @@ func (t *leaderTerm) stop() {
 func (m *Manager) startTerm(parent context.Context) *leaderTerm {
 	ctx, cancel := context.WithCancel(parent)
 	t := &leaderTerm{cancel: cancel}
+	raftTerm := m.raft.Term()
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
@@ -195,7 +196,7 @@ func (m *Manager) startTerm(parent context.Context) *leaderTerm {
 		go func() { defer t.wg.Done(); roles.run(ctx) }()
 		go func() { defer t.wg.Done(); _ = sched.Run(ctx) }()
 		go func() { defer t.wg.Done(); _ = orch.Run(ctx) }()
-		m.log.Info("became leader", "node", m.cfg.NodeID, "term", m.raft.Term())
+		m.log.Info("became leader", "node", m.cfg.NodeID, "term", raftTerm)
 		d.Run(ctx)
 	}()
 	return t
