@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shoal-project/shoal/agent/exec"
@@ -46,8 +47,10 @@ var ErrRemoved = errors.New("agent: node was removed from the swarm")
 
 // Agent is a node's session with the managers.
 type Agent struct {
-	cfg    Config
-	client *http.Client
+	cfg Config
+	// client makes the RPCs; replaced after a certificate renewal, since an
+	// HTTP/2 connection in use would go on presenting the old certificate.
+	client atomic.Pointer[http.Client]
 
 	mu       sync.Mutex
 	managers []dispatchapi.Peer
@@ -66,8 +69,15 @@ func New(cfg Config) *Agent {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Agent{cfg: cfg, client: clusternet.NewHTTPClient(cfg.Creds), managers: slices.Clone(cfg.Managers),
+	a := &Agent{cfg: cfg, managers: slices.Clone(cfg.Managers),
 		repKick: make(chan struct{}, 1), tasks: map[swarm.TaskID]*swarm.Task{}}
+	a.client.Store(clusternet.NewHTTPClient(cfg.Creds))
+	return a
+}
+
+// rpc makes one call to the manager at addr.
+func (a *Agent) rpc(ctx context.Context, addr, path string, in, out any) error {
+	return dispatchapi.Call(ctx, a.client.Load(), addr, path, in, out)
 }
 
 // Managers returns the managers this node knows of.
@@ -80,7 +90,7 @@ func (a *Agent) Managers() []dispatchapi.Peer {
 // Run keeps the session going, and runs the node's tasks, until ctx ends or
 // the node is removed.
 func (a *Agent) Run(ctx context.Context) error {
-	defer a.client.CloseIdleConnections()
+	defer func() { a.client.Load().CloseIdleConnections() }()
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -135,7 +145,7 @@ func (a *Agent) heartbeat(ctx context.Context, period time.Duration) (*dispatcha
 	ctx, cancel := context.WithTimeout(ctx, max(2*period, 2*time.Second))
 	defer cancel()
 	var resp dispatchapi.HeartbeatResponse
-	err := dispatchapi.Call(ctx, a.client, addr, dispatchapi.PathHeartbeat, dispatchapi.HeartbeatRequest{Addr: a.cfg.Addr}, &resp)
+	err := a.rpc(ctx, addr, dispatchapi.PathHeartbeat, dispatchapi.HeartbeatRequest{Addr: a.cfg.Addr}, &resp)
 	if err != nil {
 		a.advance()
 		return nil, err
@@ -193,7 +203,7 @@ func (a *Agent) changeRole(ctx context.Context) {
 		return
 	}
 	var resp dispatchapi.RenewResponse
-	if err := dispatchapi.Call(ctx, a.client, a.current(), dispatchapi.PathRenew, dispatchapi.RenewRequest{CSR: csrPEM}, &resp); err != nil {
+	if err := a.rpc(ctx, a.current(), dispatchapi.PathRenew, dispatchapi.RenewRequest{CSR: csrPEM}, &resp); err != nil {
 		a.cfg.Logger.Warn("certificate renewal failed", "err", err)
 		return
 	}
@@ -201,5 +211,8 @@ func (a *Agent) changeRole(ctx context.Context) {
 	if err := a.cfg.OnRenewed(ctx, resp.Role, resp.CertPEM, keyPEM); err != nil {
 		a.cfg.Logger.Warn("role change failed", "role", resp.Role, "err", err)
 	}
-	a.client.CloseIdleConnections() // the next connections present the new certificate
+	// New connections present the new certificate; the old client's close
+	// once idle (IdleConnTimeout).
+	old := a.client.Swap(clusternet.NewHTTPClient(a.cfg.Creds))
+	old.CloseIdleConnections()
 }

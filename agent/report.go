@@ -76,5 +76,5 @@ func (a *Agent) requeue(batch []dispatchapi.TaskStatusUpdate) {
 func (a *Agent) sendReports(ctx context.Context, batch []dispatchapi.TaskStatusUpdate) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	return dispatchapi.Call(ctx, a.client, a.current(), dispatchapi.PathTaskStatus, dispatchapi.TaskStatusRequest{Updates: batch}, nil)
+	return a.rpc(ctx, a.current(), dispatchapi.PathTaskStatus, dispatchapi.TaskStatusRequest{Updates: batch}, nil)
 }

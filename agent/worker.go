@@ -59,7 +59,7 @@ func (a *Agent) assignments(ctx context.Context, fp string) (*dispatchapi.Assign
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var resp dispatchapi.AssignmentsResponse
-	err := dispatchapi.Call(ctx, a.client, addr, dispatchapi.PathAssignments, dispatchapi.AssignmentsRequest{Fingerprint: fp}, &resp)
+	err := a.rpc(ctx, addr, dispatchapi.PathAssignments, dispatchapi.AssignmentsRequest{Fingerprint: fp}, &resp)
 	return &resp, err
 }
 

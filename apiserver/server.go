@@ -3,6 +3,7 @@ package apiserver
 import (
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"runtime"
 	"strconv"
 	"strings"
@@ -29,6 +30,9 @@ type Config struct {
 	// Version is shoal's version, shown in the Server header, /version and
 	// /info. Empty means "dev".
 	Version string
+	// Debug serves Go's profiles under /debug/pprof/, as dockerd does in
+	// debug mode.
+	Debug bool
 }
 
 type server struct {
@@ -62,6 +66,13 @@ func New(cfg Config) http.Handler {
 		s.version = "dev"
 	}
 	s.routes()
+	if cfg.Debug {
+		s.plain.HandleFunc("/debug/pprof/", pprof.Index)
+		s.plain.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		s.plain.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		s.plain.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		s.plain.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	return s
 }
 

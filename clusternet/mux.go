@@ -14,9 +14,15 @@ import (
 
 // ALPN protocols on the cluster port.
 const (
-	ProtoRaft = "shoal-raft"
-	ProtoHTTP = "http/1.1"
+	ProtoRaft  = "shoal-raft"
+	ProtoHTTP2 = "h2"
+	ProtoHTTP  = "http/1.1"
 )
+
+// MaxStreams is how many requests one peer may have in flight on one HTTP/2
+// connection. A follower proxies the long polls of every node attached to
+// it to the leader, so this is well above net/http's default of 250.
+const MaxStreams = 4096
 
 const handshakeTimeout = 5 * time.Second
 
@@ -42,7 +48,7 @@ func Listen(addr string, creds *ca.Credentials, log *slog.Logger) (*Mux, error) 
 	}
 	m := &Mux{
 		tcp:    tcp,
-		conf:   creds.ServerTLSConfig(ProtoRaft, ProtoHTTP),
+		conf:   creds.ServerTLSConfig(ProtoRaft, ProtoHTTP2, ProtoHTTP),
 		log:    log,
 		raftCh: make(chan net.Conn),
 		stopCh: make(chan struct{}),
@@ -56,7 +62,8 @@ func Listen(addr string, creds *ca.Credentials, log *slog.Logger) (*Mux, error) 
 // Addr is the address the port listens on.
 func (m *Mux) Addr() net.Addr { return m.tcp.Addr() }
 
-// HTTPListener yields the connections that negotiated HTTP.
+// HTTPListener yields the connections that negotiated HTTP (HTTP/2 or
+// HTTP/1.1): serve it with an http.Server made by NewHTTPServer.
 func (m *Mux) HTTPListener() net.Listener { return m.http }
 
 // Close stops accepting and waits for pending handshakes.

@@ -31,7 +31,9 @@ type Config struct {
 	Name    string // node name; defaults to the hostname
 	Runtime string
 	Version string
-	Logger  *slog.Logger
+	// Debug serves Go's profiles on the API sockets (/debug/pprof/).
+	Debug  bool
+	Logger *slog.Logger
 	// RaftLog receives hashicorp/raft's log; nil discards it.
 	RaftLog io.Writer
 }
@@ -83,7 +85,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("node: unknown runtime %q (want process or docker)", cfg.Runtime)
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger, opLock: make(chan struct{}, 1), host: readHost()}
-	n.api = apiserver.New(apiserver.Config{Backend: n, Logger: cfg.Logger.With("component", "api"), Version: cfg.Version})
+	n.api = apiserver.New(apiserver.Config{Backend: n, Logger: cfg.Logger.With("component", "api"), Version: cfg.Version, Debug: cfg.Debug})
 	n.clusterAPI = apiserver.New(apiserver.Config{Backend: leaderBackend{n}, Logger: cfg.Logger.With("component", "api-forwarded"), Version: cfg.Version})
 	return n, nil
 }

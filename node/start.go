@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/shoal-project/shoal/agent"
 	"github.com/shoal-project/shoal/ca"
@@ -55,7 +54,7 @@ func (n *Node) startPort(st *state, creds *ca.Credentials) error {
 	if err != nil {
 		return swarm.Errorf(swarm.ErrInvalidArgument, "failed to listen on remote API address: %v", err)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(n.serveCluster), ReadHeaderTimeout: 10 * time.Second}
+	srv := clusternet.NewHTTPServer(http.HandlerFunc(n.serveCluster))
 	go func() { _ = srv.Serve(port.HTTPListener()) }()
 	n.mu.Lock()
 	n.st, n.creds, n.port, n.portServer = st, creds, port, srv

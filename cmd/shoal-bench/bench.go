@@ -49,7 +49,11 @@ func run(ctx context.Context, o options) (err error) {
 	if err := b.measureNodesReady(ctx, api); err != nil {
 		return err
 	}
+	busy := b.profile(ctx, leader, "profile?seconds=20", "busy-cpu.pprof")
 	if err := b.measureService(ctx, api); err != nil {
+		return err
+	}
+	if err := <-busy; err != nil {
 		return err
 	}
 	if err := sleep(ctx, settle); err != nil {
@@ -58,7 +62,33 @@ func run(ctx context.Context, o options) (err error) {
 	if err := measureNodeList(ctx, api); err != nil {
 		return err
 	}
-	return measureIdle(ctx, leader.Pid())
+	idle := b.profile(ctx, leader, fmt.Sprintf("profile?seconds=%d", int(idleWindow/time.Second)), "idle-cpu.pprof")
+	if err := measureIdle(ctx, leader.Pid()); err != nil {
+		return err
+	}
+	if err := <-idle; err != nil {
+		return err
+	}
+	return <-b.profile(ctx, leader, "heap", "heap.pprof")
+}
+
+// profile saves one of the leader's profiles into the --profile directory
+// in the background; the channel yields the outcome (nil at once without
+// --profile).
+func (b *bench) profile(ctx context.Context, d *fleet.Daemon, name, file string) <-chan error {
+	done := make(chan error, 1)
+	if b.o.profile == "" {
+		done <- nil
+		return done
+	}
+	go func() {
+		if err := os.MkdirAll(b.o.profile, 0o755); err != nil {
+			done <- err
+			return
+		}
+		done <- d.Profile(ctx, name, filepath.Join(b.o.profile, file))
+	}()
+	return done
 }
 
 // setup makes the directories and finds or builds the binary.
@@ -84,7 +114,7 @@ func (b *bench) formSwarm(ctx context.Context) (*fleet.Daemon, error) {
 	for i := range b.o.managers {
 		name := fmt.Sprintf("mgr%d", i+1)
 		d, err := fleet.StartDaemon(ctx, fleet.DaemonConfig{Bin: b.o.bin, Name: name, IP: fmt.Sprintf("127.0.1.%d", i+1),
-			Dir: b.dir, Socket: filepath.Join(b.sockDir, name+".sock")})
+			Dir: b.dir, Socket: filepath.Join(b.sockDir, name+".sock"), Debug: b.o.profile != ""})
 		if err != nil {
 			return nil, err
 		}

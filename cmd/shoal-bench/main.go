@@ -16,6 +16,7 @@ type options struct {
 	tasks    uint64
 	keep     bool
 	bin      string
+	profile  string // directory for the leader's profiles; empty: none
 }
 
 func main() {
@@ -25,6 +26,7 @@ func main() {
 	flag.Uint64Var(&o.tasks, "tasks", 1000, "replicas of the benchmark service")
 	flag.BoolVar(&o.keep, "keep", false, "leave the daemons running and their directories in place at exit")
 	flag.StringVar(&o.bin, "bin", "", "shoal binary (default: go build ./cmd/shoal into a temporary directory)")
+	flag.StringVar(&o.profile, "profile", "", "save the leader's CPU profiles (busy: the first 20 s after create; idle) and heap into this directory; managers run with --debug")
 	flag.Parse()
 	if o.managers < 1 || o.managers > 250 || o.nodes < 1 || o.tasks < 1 {
 		fmt.Fprintln(os.Stderr, "shoal-bench: --managers must be 1-250, --nodes and --tasks at least 1")

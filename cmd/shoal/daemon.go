@@ -25,6 +25,7 @@ func newDaemonCommand() *cobra.Command {
 			}
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 			cfg.RaftLog = os.Stderr
+			cfg.Debug = debug
 			cfg.Version = version
 			// --host is the root command's persistent flag (-H for the
 			// client); for the daemon it lists the sockets to serve.
@@ -45,6 +46,6 @@ func newDaemonCommand() *cobra.Command {
 	f.StringVar(&cfg.DataRoot, "data-root", "/var/lib/shoal", "Root directory of persistent shoal state")
 	f.StringVar(&cfg.Name, "node-name", "", "Node name (defaults to the hostname)")
 	f.StringVar(&cfg.Runtime, "runtime", "process", "Task runtime: process or docker")
-	f.BoolVar(&debug, "debug", false, "Enable debug logging")
+	f.BoolVar(&debug, "debug", false, "Enable debug logging and profiles at /debug/pprof/ on the API sockets")
 	return cmd
 }

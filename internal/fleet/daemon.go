@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,6 +57,8 @@ type DaemonConfig struct {
 	// Socket is the API socket path (keep it short: unix socket paths are
 	// limited to about 100 bytes).
 	Socket string
+	// Debug starts the daemon with --debug (profiles at /debug/pprof/).
+	Debug bool
 }
 
 // Daemon is a shoal daemon running as a process of its own.
@@ -89,8 +93,12 @@ func StartDaemon(ctx context.Context, cfg DaemonConfig) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(cfg.Bin, "daemon", "--data-root", filepath.Join(cfg.Dir, cfg.Name),
-		"--host", "unix://"+cfg.Socket, "--node-name", cfg.Name)
+	args := []string{"daemon", "--data-root", filepath.Join(cfg.Dir, cfg.Name),
+		"--host", "unix://" + cfg.Socket, "--node-name", cfg.Name}
+	if cfg.Debug {
+		args = append(args, "--debug")
+	}
+	cmd := exec.Command(cfg.Bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -216,4 +224,38 @@ func poll(ctx context.Context, timeout, interval time.Duration, cond func() erro
 		case <-tick.C:
 		}
 	}
+}
+
+// Profile saves one of the daemon's Go profiles (a /debug/pprof/ path such
+// as "profile?seconds=10" or "heap") to path. The daemon must run with
+// Debug.
+func (d *Daemon) Profile(ctx context.Context, name, path string) error {
+	hc := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var dl net.Dialer
+			return dl.DialContext(ctx, "unix", d.cfg.Socket)
+		},
+	}}
+	defer hc.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://shoal/debug/pprof/"+name, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("profile %s of %s: %w", name, d.cfg.Name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profile %s of %s: %s (is the daemon running with --debug?)", name, d.cfg.Name, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -35,6 +35,10 @@ type Dispatcher struct {
 	cfg    Config
 	beatCh chan beat
 	doneCh chan struct{} // closed when Run returns
+	// runCtx ends when Run returns, for request goroutines that wait on
+	// contexts.
+	runCtx  context.Context
+	runDone context.CancelFunc
 }
 
 type beat struct {
@@ -47,13 +51,15 @@ func New(cfg Config) *Dispatcher {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Dispatcher{cfg: cfg, beatCh: make(chan beat), doneCh: make(chan struct{})}
+	runCtx, runDone := context.WithCancel(context.Background())
+	return &Dispatcher{cfg: cfg, beatCh: make(chan beat), doneCh: make(chan struct{}), runCtx: runCtx, runDone: runDone}
 }
 
 // Run owns the liveness table until ctx ends. A dispatcher runs once (one
 // leadership term); make a new one for the next.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	defer close(d.doneCh)
+	defer d.runDone()
 	seen := map[swarm.NodeID]time.Time{}
 	for id, at := range d.cfg.LastSeen {
 		seen[id] = at

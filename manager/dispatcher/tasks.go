@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -17,13 +18,15 @@ const longPoll = 20 * time.Second
 
 // Assignments returns the tasks placed on a node once they differ from
 // what the node last saw (or after longPoll). Called from request
-// goroutines; it reads the store and waits on its change signal.
+// goroutines; it waits on a watch of this node and its tasks only, so a
+// change elsewhere in the cluster wakes none of the other nodes' polls.
 func (d *Dispatcher) Assignments(ctx context.Context, id swarm.NodeID, req dispatchapi.AssignmentsRequest) (dispatchapi.AssignmentsResponse, error) {
-	deadline := time.NewTimer(longPoll)
-	defer deadline.Stop()
+	wait, cancel := context.WithTimeout(ctx, longPoll)
+	defer cancel()
+	stop := context.AfterFunc(d.runCtx, cancel) // the term ended
+	defer stop()
 	for {
-		changed := d.cfg.Store.Changes()
-		tasks, err := assigned(d.cfg.Store.ReadTxn(), id)
+		tasks, w, err := assigned(d.cfg.Store.ReadTxn(), id)
 		if err != nil {
 			return dispatchapi.AssignmentsResponse{}, err
 		}
@@ -31,27 +34,28 @@ func (d *Dispatcher) Assignments(ctx context.Context, id swarm.NodeID, req dispa
 		if fp != req.Fingerprint {
 			return dispatchapi.AssignmentsResponse{Fingerprint: fp, Tasks: tasks}, nil
 		}
-		select {
-		case <-changed:
-		case <-deadline.C:
-			return dispatchapi.AssignmentsResponse{Fingerprint: fp, Tasks: tasks}, nil
-		case <-d.doneCh:
+		if w.Wait(wait) == nil {
+			continue
+		}
+		switch {
+		case d.runCtx.Err() != nil:
 			return dispatchapi.AssignmentsResponse{}, swarm.ErrNoLeader
-		case <-ctx.Done():
+		case ctx.Err() != nil:
 			return dispatchapi.AssignmentsResponse{}, ctx.Err()
 		}
+		return dispatchapi.AssignmentsResponse{Fingerprint: fp, Tasks: tasks}, nil // long poll over
 	}
 }
 
 // assigned lists the tasks a node must know of: placed on it, and not
-// merely pending.
-func assigned(tx store.ReadTxn, id swarm.NodeID) ([]*swarm.Task, error) {
-	if _, err := store.GetNode(tx, id); err != nil {
-		return nil, swarm.Errorf(swarm.ErrPermissionDenied, "node %s is not a member of the swarm", id)
+// merely pending; and a watch that fires when they may have changed.
+func assigned(tx store.ReadTxn, id swarm.NodeID) ([]*swarm.Task, store.Watch, error) {
+	_, all, w, err := store.WatchNodeTasks(tx, id)
+	if errors.Is(err, swarm.ErrNotFound) {
+		return nil, w, swarm.Errorf(swarm.ErrPermissionDenied, "node %s is not a member of the swarm", id)
 	}
-	all, err := store.TasksOfNode(tx, id)
 	if err != nil {
-		return nil, err
+		return nil, w, err
 	}
 	out := make([]*swarm.Task, 0, len(all))
 	for _, t := range all {
@@ -59,7 +63,7 @@ func assigned(tx store.ReadTxn, id swarm.NodeID) ([]*swarm.Task, error) {
 			out = append(out, t)
 		}
 	}
-	return out, nil
+	return out, w, nil
 }
 
 // fingerprint identifies what a node must do: each task's identity, desired

@@ -15,11 +15,18 @@ import (
 // goroutine at a time (the Raft FSM guarantees it); reads may run
 // concurrently with it and see consistent snapshots.
 type Store struct {
-	db atomic.Pointer[memdb.MemDB] // replaced whole by Restore
+	db atomic.Pointer[state] // replaced whole by Restore
 
 	mu      sync.Mutex
 	index   uint64        // last applied Raft index
 	changed chan struct{} // closed and replaced at each Apply
+}
+
+// state is one generation of the database: Restore starts a new one and
+// closes the old one's abandoned channel.
+type state struct {
+	db        *memdb.MemDB
+	abandoned chan struct{}
 }
 
 // New returns an empty store.
@@ -29,15 +36,23 @@ func New() *Store {
 		panic("store: bad schema: " + err.Error())
 	}
 	s := &Store{changed: make(chan struct{})}
-	s.db.Store(db)
+	s.db.Store(&state{db: db, abandoned: make(chan struct{})})
 	return s
 }
 
 // ReadTxn is a consistent read-only view of the state.
-type ReadTxn struct{ txn *memdb.Txn }
+type ReadTxn struct {
+	txn *memdb.Txn
+	// abandoned closes when Restore replaces the state this view reads, so
+	// a Watch taken from it also fires then.
+	abandoned <-chan struct{}
+}
 
 // ReadTxn opens a read view; it needs no closing.
-func (s *Store) ReadTxn() ReadTxn { return ReadTxn{s.db.Load().Txn(false)} }
+func (s *Store) ReadTxn() ReadTxn {
+	st := s.db.Load()
+	return ReadTxn{txn: st.db.Txn(false), abandoned: st.abandoned}
+}
 
 // Index returns the Raft index of the last applied command.
 func (s *Store) Index() uint64 {
@@ -67,7 +82,7 @@ func (s *Store) bump(index uint64) {
 // command's outcome (a refusal such as swarm.ErrOutOfSequence); the state is
 // unchanged when it is not nil.
 func (s *Store) Apply(index uint64, cmd *Command) error {
-	tx := s.db.Load().Txn(true)
+	tx := s.db.Load().db.Txn(true)
 	defer tx.Abort()
 	if err := apply(tx, index, cmd); err != nil {
 		s.bump(index)
@@ -188,7 +203,8 @@ func (s *Store) Restore(r io.Reader) error {
 		return err
 	}
 	tx.Commit()
-	s.db.Store(db)
+	old := s.db.Swap(&state{db: db, abandoned: make(chan struct{})})
+	close(old.abandoned) // wakes the watches on the old state
 	s.mu.Lock()
 	s.index = snap.Index
 	close(s.changed)

@@ -43,12 +43,17 @@ func tasksBy(tx *memdb.Txn, index string, args ...any) ([]*swarm.Task, error) {
 	if err != nil {
 		return nil, err
 	}
+	return collectTasks(it), nil
+}
+
+// collectTasks drains it, ordered by ID.
+func collectTasks(it memdb.ResultIterator) []*swarm.Task {
 	var out []*swarm.Task
 	for obj := it.Next(); obj != nil; obj = it.Next() {
 		out = append(out, obj.(*swarm.Task))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
+	return out
 }
 
 func createTasks(tx *memdb.Txn, index uint64, cmd *Command) error {

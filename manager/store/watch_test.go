@@ -1,0 +1,112 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/shoal-project/shoal/swarm"
+)
+
+func fired(w Watch) bool { return w.Fired() }
+
+func TestWatchWaitEndsWithContext(t *testing.T) {
+	a := seeded(t)
+	_, _, w, err := WatchNodeTasks(a.st.ReadTxn(), "n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := w.Wait(ctx); err != context.Canceled {
+		t.Fatalf("Wait with an ended context and no change: %v", err)
+	}
+}
+
+func twoNodesWithTasks(t *testing.T) *applier {
+	a := withService(t)
+	n2 := &swarm.Node{ID: "n2", Spec: swarm.NodeSpec{Role: swarm.RoleWorker, Availability: swarm.AvailabilityActive}}
+	t2 := &swarm.Task{ID: "t2", ServiceID: "s1", Slot: 2, DesiredState: swarm.TaskRunning, Status: swarm.TaskStatus{State: swarm.TaskPending}}
+	for _, cmd := range []*Command{NewCreateNode(n2), NewCreateTasks([]*swarm.Task{t2}),
+		NewAssignTasks([]TaskChange{{ID: "t1", NodeID: "n1"}, {ID: "t2", NodeID: "n2"}})} {
+		if err := a.apply(cmd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a
+}
+
+// A node's watch fires for its own tasks, not for another node's: at 1,000
+// nodes, waking every node's long poll at each change was the leader's
+// main cost.
+func TestWatchNodeTasksFiresOnlyForTheNode(t *testing.T) {
+	a := twoNodesWithTasks(t)
+	n, tasks, w, err := WatchNodeTasks(a.st.ReadTxn(), "n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.ID != "n1" || len(tasks) != 1 || tasks[0].ID != "t1" {
+		t.Fatalf("node %v, tasks %v: want n1 with t1", n.ID, tasks)
+	}
+	running := swarm.TaskStatus{State: swarm.TaskRunning}
+	if err := a.apply(NewUpdateTaskStatus([]TaskChange{{ID: "t2", Status: &running}})); err != nil {
+		t.Fatal(err)
+	}
+	if fired(w) {
+		t.Fatal("n1's watch fired for a task of n2")
+	}
+	if err := a.apply(NewUpdateTaskStatus([]TaskChange{{ID: "t1", Status: &running}})); err != nil {
+		t.Fatal(err)
+	}
+	if !fired(w) {
+		t.Fatal("n1's watch did not fire when its task changed")
+	}
+
+	// A task placed on the node.
+	_, _, w, _ = WatchNodeTasks(a.st.ReadTxn(), "n1")
+	t3 := &swarm.Task{ID: "t3", ServiceID: "s1", Slot: 3, DesiredState: swarm.TaskRunning, Status: swarm.TaskStatus{State: swarm.TaskPending}}
+	if err := a.apply(NewCreateTasks([]*swarm.Task{t3})); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.apply(NewAssignTasks([]TaskChange{{ID: "t3", NodeID: "n1"}})); err != nil {
+		t.Fatal(err)
+	}
+	if !fired(w) {
+		t.Fatal("n1's watch did not fire when a task was placed on it")
+	}
+
+	// The node itself.
+	_, _, w, _ = WatchNodeTasks(a.st.ReadTxn(), "n1")
+	if err := a.apply(NewUpdateNodeStatus("n1", swarm.NodeStatus{State: swarm.NodeStateDown})); err != nil {
+		t.Fatal(err)
+	}
+	if !fired(w) {
+		t.Fatal("n1's watch did not fire when the node changed")
+	}
+}
+
+// A restore from a snapshot replaces the whole state: every watch fires.
+func TestWatchFiresOnRestore(t *testing.T) {
+	a := twoNodesWithTasks(t)
+	var buf bytes.Buffer
+	if err := a.st.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	_, _, w, err := WatchNodeTasks(a.st.ReadTxn(), "n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.st.Restore(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if !fired(w) {
+		t.Fatal("watch did not fire on restore")
+	}
+}
+
+func TestWatchNodeTasksUnknownNode(t *testing.T) {
+	a := seeded(t)
+	if _, _, _, err := WatchNodeTasks(a.st.ReadTxn(), "nope"); err == nil {
+		t.Fatal("no error for an unknown node")
+	}
+}
