@@ -21,11 +21,31 @@ type RaftLayer struct {
 
 	closeOnce sync.Once
 	closed    chan struct{}
+
+	mu       sync.Mutex
+	accepted map[*layerConn]struct{} // open inbound connections
+}
+
+// layerConn is an accepted connection that leaves its layer's set when
+// closed.
+type layerConn struct {
+	net.Conn
+	l    *RaftLayer
+	once sync.Once
+}
+
+func (c *layerConn) Close() error {
+	c.once.Do(func() {
+		c.l.mu.Lock()
+		delete(c.l.accepted, c)
+		c.l.mu.Unlock()
+	})
+	return c.Conn.Close()
 }
 
 // RaftLayer returns a new stream layer for one Raft instance.
 func (m *Mux) RaftLayer(creds *ca.Credentials) *RaftLayer {
-	return &RaftLayer{mux: m, creds: creds, closed: make(chan struct{})}
+	return &RaftLayer{mux: m, creds: creds, closed: make(chan struct{}), accepted: map[*layerConn]struct{}{}}
 }
 
 // Accept waits for the next Raft connection from a manager.
@@ -38,7 +58,7 @@ func (l *RaftLayer) Accept() (net.Conn, error) {
 				c.Close()
 				continue
 			}
-			return c, nil
+			return l.track(c)
 		case <-l.closed:
 			return nil, net.ErrClosed
 		case <-l.mux.stopCh:
@@ -47,9 +67,36 @@ func (l *RaftLayer) Accept() (net.Conn, error) {
 	}
 }
 
-// Close stops this layer's Accept.
+func (l *RaftLayer) track(c net.Conn) (net.Conn, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	select {
+	case <-l.closed:
+		c.Close()
+		return nil, net.ErrClosed
+	default:
+	}
+	lc := &layerConn{Conn: c, l: l}
+	l.accepted[lc] = struct{}{}
+	return lc, nil
+}
+
+// Close stops this layer's Accept and closes the connections it accepted:
+// the transport's handlers of those connections end now, not whenever the
+// peers hang up.
 func (l *RaftLayer) Close() error {
-	l.closeOnce.Do(func() { close(l.closed) })
+	l.closeOnce.Do(func() {
+		l.mu.Lock()
+		close(l.closed)
+		conns := make([]*layerConn, 0, len(l.accepted))
+		for c := range l.accepted {
+			conns = append(conns, c)
+		}
+		l.mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
 	return nil
 }
 

@@ -122,3 +122,11 @@ func (t *Task) Copy() *Task {
 	c.Spec = t.Spec.Copy()
 	return &c
 }
+
+// WaitsForNode reports whether the scheduler should place t: it is still
+// wanted (desired running or before) and not yet assigned (new, allocated
+// or pending). A task that already names a node (a global service's) is
+// only checked against that node.
+func (t *Task) WaitsForNode() bool {
+	return t.DesiredState <= TaskRunning && t.Status.State < TaskAssigned
+}

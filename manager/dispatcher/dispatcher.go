@@ -33,17 +33,12 @@ type Config struct {
 // Dispatcher tracks node liveness on the leader.
 type Dispatcher struct {
 	cfg    Config
-	beatCh chan beat
+	beatCh chan swarm.NodeID
 	doneCh chan struct{} // closed when Run returns
 	// runCtx ends when Run returns, for request goroutines that wait on
 	// contexts.
 	runCtx  context.Context
 	runDone context.CancelFunc
-}
-
-type beat struct {
-	id    swarm.NodeID
-	reply chan bool // true if the node was not known to be Ready
 }
 
 // New returns a dispatcher; Run starts it.
@@ -52,11 +47,17 @@ func New(cfg Config) *Dispatcher {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	runCtx, runDone := context.WithCancel(context.Background())
-	return &Dispatcher{cfg: cfg, beatCh: make(chan beat), doneCh: make(chan struct{}), runCtx: runCtx, runDone: runDone}
+	return &Dispatcher{cfg: cfg, beatCh: make(chan swarm.NodeID, 256), doneCh: make(chan struct{}),
+		runCtx: runCtx, runDone: runDone}
 }
 
 // Run owns the liveness table until ctx ends. A dispatcher runs once (one
 // leadership term); make a new one for the next.
+//
+// The loop never waits for a commit: a write of liveness verdicts runs in
+// its own goroutine, one at a time, while heartbeats go on being recorded.
+// (Waiting here once let a slow commit delay heartbeats past the grace
+// period, which marked more nodes down, which made more writes.)
 func (d *Dispatcher) Run(ctx context.Context) error {
 	defer close(d.doneCh)
 	defer d.runDone()
@@ -68,19 +69,30 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	spec := d.spec()
 	tick := time.NewTicker(spec.HeartbeatPeriod / 2)
 	defer tick.Stop()
+	var writing chan struct{} // non-nil while a verdict write is in flight
 	for {
 		select {
 		case <-ctx.Done():
+			if writing != nil {
+				<-writing // the write ends with ctx
+			}
 			return nil
-		case b := <-d.beatCh:
-			seen[b.id] = time.Now()
-			b.reply <- d.needsReady(b.id)
+		case id := <-d.beatCh:
+			seen[id] = time.Now()
+		case <-writing:
+			writing = nil
 		case <-tick.C:
 			if s := d.spec(); s != spec {
 				spec = s
 				tick.Reset(spec.HeartbeatPeriod / 2)
 			}
-			d.expire(ctx, seen, start, spec)
+			if writing != nil {
+				continue
+			}
+			if changes := d.verdicts(seen, start, spec); len(changes) > 0 {
+				writing = make(chan struct{})
+				go func() { defer close(writing); d.write(ctx, changes) }()
+			}
 		}
 	}
 }
@@ -93,19 +105,15 @@ func (d *Dispatcher) spec() swarm.DispatcherSpec {
 	return c.Spec.Dispatcher
 }
 
-func (d *Dispatcher) needsReady(id swarm.NodeID) bool {
-	n, err := store.GetNode(d.cfg.Store.ReadTxn(), id)
-	return err == nil && n.Status.State != swarm.NodeStateReady
-}
-
-// expire marks silent nodes Unknown, then Down. A node never heard from by
-// this leader counts as seen when the leader started.
-func (d *Dispatcher) expire(ctx context.Context, seen map[swarm.NodeID]time.Time, start time.Time, spec swarm.DispatcherSpec) {
+// verdicts lists the silent nodes to mark Unknown, then Down. A node never
+// heard from by this leader counts as seen when the leader started.
+func (d *Dispatcher) verdicts(seen map[swarm.NodeID]time.Time, start time.Time, spec swarm.DispatcherSpec) []store.NodeChange {
 	nodes, err := store.ListNodes(d.cfg.Store.ReadTxn())
 	if err != nil {
-		return
+		return nil
 	}
 	now := time.Now()
+	var out []store.NodeChange
 	for _, n := range nodes {
 		last, ok := seen[n.ID]
 		if !ok {
@@ -117,11 +125,19 @@ func (d *Dispatcher) expire(ctx context.Context, seen map[swarm.NodeID]time.Time
 		}
 		st := n.Status
 		st.State, st.Message = next, "heartbeat failure"
-		if err := d.cfg.Proposer.Propose(ctx, store.NewUpdateNodeStatus(n.ID, st)); err != nil {
-			d.cfg.Logger.Debug("node status write failed", "node", n.ID, "err", err)
-			return
-		}
-		d.cfg.Logger.Info("node liveness changed", "node", n.ID, "state", next)
+		out = append(out, store.NodeChange{ID: n.ID, From: n.Status.State, Status: st})
+	}
+	return out
+}
+
+// write proposes liveness verdicts as one command.
+func (d *Dispatcher) write(ctx context.Context, changes []store.NodeChange) {
+	if err := d.cfg.Proposer.Propose(ctx, store.NewUpdateNodeStatuses(changes)); err != nil {
+		d.cfg.Logger.Debug("node status write failed", "nodes", len(changes), "err", err)
+		return
+	}
+	for _, c := range changes {
+		d.cfg.Logger.Info("node liveness changed", "node", c.ID, "state", c.Status.State)
 	}
 }
 
@@ -146,21 +162,21 @@ func (d *Dispatcher) Heartbeat(ctx context.Context, id swarm.NodeID, req dispatc
 	if err != nil {
 		return dispatchapi.HeartbeatResponse{}, swarm.Errorf(swarm.ErrPermissionDenied, "node %s is not a member of the swarm", id)
 	}
-	b := beat{id: id, reply: make(chan bool, 1)}
 	select {
-	case d.beatCh <- b:
+	case <-d.doneCh: // checked first: the buffered channel would take it
+		return dispatchapi.HeartbeatResponse{}, swarm.ErrNoLeader
+	default:
+	}
+	select {
+	case d.beatCh <- id:
 	case <-d.doneCh:
 		return dispatchapi.HeartbeatResponse{}, swarm.ErrNoLeader
 	case <-ctx.Done():
 		return dispatchapi.HeartbeatResponse{}, ctx.Err()
 	}
-	var stale bool
-	select {
-	case stale = <-b.reply:
-	case <-ctx.Done():
-		return dispatchapi.HeartbeatResponse{}, ctx.Err()
-	}
-	if stale || n.Status.ClusterAddr != req.Addr {
+	// A verdict written after n was read is fine: it only applies to a node
+	// still in the state it saw, and the next heartbeat repairs the rest.
+	if n.Status.State != swarm.NodeStateReady || n.Status.ClusterAddr != req.Addr {
 		st := swarm.NodeStatus{State: swarm.NodeStateReady, Addr: dispatchapi.Host(req.Addr), ClusterAddr: req.Addr}
 		if err := d.cfg.Proposer.Propose(ctx, store.NewUpdateNodeStatus(id, st)); err != nil {
 			return dispatchapi.HeartbeatResponse{}, err

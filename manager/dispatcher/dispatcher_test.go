@@ -130,3 +130,57 @@ func TestUnknownNodeIsRefused(t *testing.T) {
 		t.Fatal("heartbeat from an unknown node accepted")
 	}
 }
+
+// slowVerdicts delays liveness-verdict commits, as a loaded Raft would.
+type slowVerdicts struct {
+	*storetest.Proposer
+	delay time.Duration
+}
+
+func (s slowVerdicts) Propose(ctx context.Context, cmd *store.Command) error {
+	verdict := cmd.Op == store.OpUpdateNodeStatuses ||
+		cmd.Op == store.OpUpdateNodeStatus && cmd.NodeStatus.State != swarm.NodeStateReady
+	if verdict {
+		select {
+		case <-time.After(s.delay):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return s.Proposer.Propose(ctx, cmd)
+}
+
+// A slow commit of verdicts does not hold up heartbeats: with 1,000 nodes,
+// heartbeats queued behind such writes passed the grace period, marking
+// more nodes down and making more writes.
+func TestSlowVerdictWriteDoesNotDelayHeartbeats(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, _ := setup(t)
+		spec := swarm.DefaultClusterSpec().Dispatcher
+		d := New(Config{
+			Store: p.Store, Proposer: slowVerdicts{p, spec.NodeDownGrace},
+			Managers: func() []dispatchapi.Peer { return []dispatchapi.Peer{{NodeID: "m1", Addr: "10.0.0.1:2377"}} },
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); d.Run(ctx) }()
+		for elapsed := time.Duration(0); elapsed < 4*spec.NodeDownGrace; elapsed += spec.HeartbeatPeriod / 2 {
+			start := time.Now()
+			_, err := d.Heartbeat(ctx, "m1", dispatchapi.HeartbeatRequest{Addr: "10.0.0.1"})
+			must(t, err)
+			if waited := time.Since(start); waited > 0 {
+				t.Fatalf("heartbeat took %v while a verdict write was pending", waited)
+			}
+			time.Sleep(spec.HeartbeatPeriod / 2)
+			synctest.Wait()
+			if got := state(t, p.Store, "m1"); got != swarm.NodeStateReady {
+				t.Fatalf("heartbeating manager is %s after %v", got, elapsed)
+			}
+		}
+		if got := state(t, p.Store, "w1"); got != swarm.NodeStateDown {
+			t.Errorf("silent worker is %s, want down", got)
+		}
+		cancel()
+		<-done
+	})
+}

@@ -49,7 +49,7 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	defer timer.Stop()
 	for {
 		changed := o.cfg.Store.Changes()
-		wake := o.pass(ctx)
+		wake, busy := o.pass(ctx)
 		var due <-chan time.Time
 		if !wake.IsZero() {
 			timer.Reset(time.Until(wake))
@@ -61,27 +61,34 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 		case <-changed:
 		case <-due:
 		}
-		select { // let a burst settle
+		// Let a burst settle; under a stream of changes, for at least as
+		// long as the last pass computed, so that this loop uses at most
+		// about half a core and each pass handles a larger batch.
+		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(o.cfg.Debounce):
+		case <-time.After(max(o.cfg.Debounce, busy)):
 		}
 	}
 }
 
 // pass reconciles every service once and returns when a delayed action is
-// due (zero: none).
-func (o *Orchestrator) pass(ctx context.Context) time.Time {
-	p := newPlan(o.cfg.Store.ReadTxn(), time.Now())
+// due (zero: none), and the time it spent computing (not waiting for
+// commits).
+func (o *Orchestrator) pass(ctx context.Context) (wake time.Time, busy time.Duration) {
+	start := time.Now()
+	p := newPlan(o.cfg.Store.ReadTxn(), start)
 	p.fits = o.cfg.Fits
 	p.reconcileAll()
-	for _, cmd := range p.commands() {
+	cmds := p.commands()
+	busy = time.Since(start)
+	for _, cmd := range cmds {
 		if err := o.cfg.Proposer.Propose(ctx, cmd); err != nil {
 			o.cfg.Logger.Debug("orchestrator write failed", "op", cmd.Op, "err", err)
-			return time.Now().Add(200 * time.Millisecond) // retry soon
+			return time.Now().Add(200 * time.Millisecond), busy // retry soon
 		}
 	}
-	return p.wake
+	return p.wake, busy
 }
 
 // defaultRestartDelay is Docker's restart delay when the policy sets none.

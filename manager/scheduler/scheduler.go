@@ -92,6 +92,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	armed := true
+	pause := s.cfg.Debounce
 	for {
 		select {
 		case <-ctx.Done():
@@ -99,12 +100,17 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		case <-changes:
 			changes = s.cfg.Store.Changes()
 			if !armed {
-				timer.Reset(s.cfg.Debounce)
+				timer.Reset(pause)
 				armed = true
 			}
 		case <-timer.C:
 			armed = false
-			if err := s.pass(ctx); err != nil && ctx.Err() == nil {
+			busy, err := s.pass(ctx)
+			// Under a stream of changes, wait at least as long as the last
+			// pass computed: the loop then uses at most about half a core,
+			// and each pass handles a larger batch.
+			pause = max(s.cfg.Debounce, busy)
+			if err != nil && ctx.Err() == nil {
 				s.cfg.Logger.Warn("scheduling pass failed, will retry", "err", err, "retry", s.cfg.Retry)
 				timer.Reset(s.cfg.Retry)
 				armed = true
@@ -114,26 +120,32 @@ func (s *Scheduler) Run(ctx context.Context) error {
 }
 
 // pass schedules every task that waits for a node, and proposes the
-// placements and new reasons.
-func (s *Scheduler) pass(ctx context.Context) error {
-	snap, waiting, err := ReadSnapshot(s.cfg.Store.ReadTxn())
-	if err != nil {
-		return fmt.Errorf("scheduler: read state: %w", err)
+// placements and new reasons. busy is the time it spent computing (not
+// waiting for commits).
+func (s *Scheduler) pass(ctx context.Context) (busy time.Duration, err error) {
+	start := time.Now()
+	tx := s.cfg.Store.ReadTxn()
+	// Most changes leave nothing to place (a task reported running): an
+	// index answers that without reading every task.
+	if w, err := store.WaitingTasks(tx); err != nil || len(w) == 0 {
+		return time.Since(start), err
 	}
-	if len(waiting) == 0 {
-		return nil
+	snap, waiting, err := ReadSnapshot(tx)
+	if err != nil {
+		return time.Since(start), fmt.Errorf("scheduler: read state: %w", err)
 	}
 	decisions := Schedule(snap, waiting)
 	changes, placed := changesFor(decisions, waiting)
+	busy = time.Since(start)
 	s.cfg.Logger.Debug("scheduling pass", "waiting", len(waiting), "placed", placed, "changes", len(changes))
 	for len(changes) > 0 {
 		n := min(len(changes), s.cfg.BatchSize)
 		if err := s.cfg.Proposer.Propose(ctx, store.NewAssignTasks(changes[:n])); err != nil {
-			return fmt.Errorf("scheduler: propose %d task changes: %w", n, err)
+			return busy, fmt.Errorf("scheduler: propose %d task changes: %w", n, err)
 		}
 		changes = changes[n:]
 	}
-	return nil
+	return busy, nil
 }
 
 // changesFor turns decisions into assign-task changes. A task that stays

@@ -104,13 +104,9 @@ func ReadSnapshot(tx store.ReadTxn) (*Snapshot, []*swarm.Task, error) {
 	return NewSnapshot(nodes, tasks), waiting, nil
 }
 
-// WaitsForNode reports whether the scheduler should place t: it is still
-// wanted (desired running or before) and not yet assigned (new, allocated
-// or pending). A task that already names a node (a global service's) is
-// only checked against that node.
-func WaitsForNode(t *swarm.Task) bool {
-	return t.DesiredState <= swarm.TaskRunning && t.Status.State < swarm.TaskAssigned
-}
+// WaitsForNode reports whether the scheduler should place t
+// (swarm.Task.WaitsForNode).
+func WaitsForNode(t *swarm.Task) bool { return t.WaitsForNode() }
 
 // clone returns a copy whose loads may change.
 func (s *Snapshot) clone() []nodeInfo {

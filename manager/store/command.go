@@ -31,6 +31,7 @@ const (
 	OpUpdateTaskStatus
 	OpDeleteTasks
 	OpRefreshTasks
+	OpUpdateNodeStatuses
 )
 
 var opNames = map[Op]string{
@@ -51,6 +52,7 @@ var opNames = map[Op]string{
 	OpUpdateTaskStatus:      "update-task-status",
 	OpDeleteTasks:           "delete-tasks",
 	OpRefreshTasks:          "refresh-tasks",
+	OpUpdateNodeStatuses:    "update-node-statuses",
 }
 
 func (o Op) String() string {
@@ -77,12 +79,22 @@ type Command struct {
 	NodeStatus  *swarm.NodeStatus      `json:",omitempty"`
 	Description *swarm.NodeDescription `json:",omitempty"`
 	Manager     *swarm.ManagerInfo     `json:",omitempty"`
+	NodeChanges []NodeChange           `json:",omitempty"`
 
 	Service   *swarm.Service  `json:",omitempty"`
 	ServiceID swarm.ServiceID `json:",omitempty"`
 	Tasks     []*swarm.Task   `json:",omitempty"`
 	TaskIDs   []swarm.TaskID  `json:",omitempty"`
 	Changes   []TaskChange    `json:",omitempty"`
+}
+
+// NodeChange is one node's part of a batched status command: its new
+// status, applied only if its state is still From (the state the proposer
+// saw), so that a stale verdict never overwrites a fresher one.
+type NodeChange struct {
+	ID     swarm.NodeID
+	From   swarm.NodeState
+	Status swarm.NodeStatus
 }
 
 // TaskChange is one task's part of a batched task command: its placement
@@ -121,6 +133,13 @@ func NewUpdateNodeSpec(id swarm.NodeID, spec swarm.NodeSpec, version uint64) *Co
 // NewUpdateNodeStatus records what the dispatcher knows of a node's liveness.
 func NewUpdateNodeStatus(id swarm.NodeID, st swarm.NodeStatus) *Command {
 	return &Command{Op: OpUpdateNodeStatus, Time: now(), NodeID: id, NodeStatus: &st}
+}
+
+// NewUpdateNodeStatuses changes several nodes' statuses at once (liveness
+// verdicts). A node that is gone, or no longer in its From state, is
+// skipped.
+func NewUpdateNodeStatuses(changes []NodeChange) *Command {
+	return &Command{Op: OpUpdateNodeStatuses, Time: now(), NodeChanges: changes}
 }
 
 // NewUpdateNodeDescription records what a node says about itself.

@@ -80,6 +80,22 @@ func updateNode(tx *memdb.Txn, index uint64, cmd *Command) error {
 	return tx.Insert(tableNode, n)
 }
 
+func updateNodeStatuses(tx *memdb.Txn, index uint64, cmd *Command) error {
+	for _, c := range cmd.NodeChanges {
+		old, err := getNode(tx, c.ID)
+		if err != nil || old.Status.State != c.From || old.Status == c.Status {
+			continue // removed meanwhile, changed meanwhile, or no change
+		}
+		n := old.Copy()
+		n.Status = c.Status
+		n.Version, n.UpdatedAt = index, cmd.Time
+		if err := tx.Insert(tableNode, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func removeNode(tx *memdb.Txn, index uint64, cmd *Command) error {
 	n, err := getNode(tx, cmd.NodeID)
 	if err != nil {

@@ -1,6 +1,9 @@
 package store
 
-import memdb "github.com/hashicorp/go-memdb"
+import (
+	memdb "github.com/hashicorp/go-memdb"
+	"github.com/shoal-project/shoal/swarm"
+)
 
 // Table and index names.
 const (
@@ -12,6 +15,7 @@ const (
 	indexName    = "name"
 	indexService = "service"
 	indexNode    = "node"
+	indexWaiting = "waiting" // tasks the scheduler must place
 )
 
 func schema() *memdb.DBSchema {
@@ -30,6 +34,9 @@ func schema() *memdb.DBSchema {
 			indexID:      {Name: indexID, Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 			indexService: {Name: indexService, Indexer: &memdb.StringFieldIndex{Field: "ServiceID"}},
 			indexNode:    {Name: indexNode, AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "NodeID"}},
+			indexWaiting: {Name: indexWaiting, Indexer: &memdb.ConditionalIndex{Conditional: func(obj any) (bool, error) {
+				return obj.(*swarm.Task).WaitsForNode(), nil
+			}}},
 		}},
 	}}
 }

@@ -103,6 +103,8 @@ func apply(tx *memdb.Txn, index uint64, cmd *Command) error {
 		return createNode(tx, index, cmd)
 	case OpUpdateNodeSpec, OpUpdateNodeStatus, OpSetNodeManager, OpUpdateNodeDescription:
 		return updateNode(tx, index, cmd)
+	case OpUpdateNodeStatuses:
+		return updateNodeStatuses(tx, index, cmd)
 	case OpRemoveNode:
 		return removeNode(tx, index, cmd)
 	case OpCreateService:

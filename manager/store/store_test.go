@@ -129,3 +129,34 @@ func TestUnchangedStatusKeepsVersion(t *testing.T) {
 		t.Fatal("a status write that changes nothing bumped the version")
 	}
 }
+
+// A batched liveness verdict applies to nodes still in the state it saw,
+// and skips the others (a heartbeat got there first) and removed ones.
+func TestUpdateNodeStatusesSkipsStaleVerdicts(t *testing.T) {
+	a := seeded(t)
+	n2 := &swarm.Node{ID: "n2", Spec: swarm.NodeSpec{Role: swarm.RoleWorker}, Status: swarm.NodeStatus{State: swarm.NodeStateReady}}
+	if err := a.apply(NewCreateNode(n2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.apply(NewUpdateNodeStatus("n1", swarm.NodeStatus{State: swarm.NodeStateUnknown})); err != nil {
+		t.Fatal(err)
+	}
+	down := swarm.NodeStatus{State: swarm.NodeStateDown, Message: "heartbeat failure"}
+	err := a.apply(NewUpdateNodeStatuses([]NodeChange{
+		{ID: "n1", From: swarm.NodeStateUnknown, Status: down},
+		{ID: "n2", From: swarm.NodeStateUnknown, Status: down}, // n2 is Ready: skipped
+		{ID: "gone", From: swarm.NodeStateUnknown, Status: down},
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[swarm.NodeID]swarm.NodeState{"n1": swarm.NodeStateDown, "n2": swarm.NodeStateReady} {
+		n, err := GetNode(a.st.ReadTxn(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.Status.State != want {
+			t.Errorf("%s is %s, want %s", id, n.Status.State, want)
+		}
+	}
+}

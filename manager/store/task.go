@@ -33,6 +33,12 @@ func TasksOfService(tx ReadTxn, id swarm.ServiceID) ([]*swarm.Task, error) {
 	return tasksBy(tx.txn, indexService, string(id))
 }
 
+// WaitingTasks returns the tasks the scheduler must place
+// (swarm.Task.WaitsForNode), without reading the others.
+func WaitingTasks(tx ReadTxn) ([]*swarm.Task, error) {
+	return tasksBy(tx.txn, indexWaiting, true)
+}
+
 // TasksOfNode returns the tasks placed on a node.
 func TasksOfNode(tx ReadTxn, id swarm.NodeID) ([]*swarm.Task, error) {
 	return tasksBy(tx.txn, indexNode, string(id))
