@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/shoal-project/shoal/dispatchapi"
@@ -32,9 +33,10 @@ type Config struct {
 
 // Dispatcher tracks node liveness on the leader.
 type Dispatcher struct {
-	cfg    Config
-	beatCh chan swarm.NodeID
-	doneCh chan struct{} // closed when Run returns
+	cfg     Config
+	beatCh  chan swarm.NodeID
+	reports chan statusReport // to statusWriter
+	doneCh  chan struct{}     // closed when Run returns
 	// runCtx ends when Run returns, for request goroutines that wait on
 	// contexts.
 	runCtx  context.Context
@@ -47,8 +49,8 @@ func New(cfg Config) *Dispatcher {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	runCtx, runDone := context.WithCancel(context.Background())
-	return &Dispatcher{cfg: cfg, beatCh: make(chan swarm.NodeID, 256), doneCh: make(chan struct{}),
-		runCtx: runCtx, runDone: runDone}
+	return &Dispatcher{cfg: cfg, beatCh: make(chan swarm.NodeID, 256), reports: make(chan statusReport, 1024),
+		doneCh: make(chan struct{}), runCtx: runCtx, runDone: runDone}
 }
 
 // Run owns the liveness table until ctx ends. A dispatcher runs once (one
@@ -61,6 +63,12 @@ func New(cfg Config) *Dispatcher {
 func (d *Dispatcher) Run(ctx context.Context) error {
 	defer close(d.doneCh)
 	defer d.runDone()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wctx, stopWriter := context.WithCancel(ctx)
+	defer stopWriter()
+	wg.Add(1)
+	go func() { defer wg.Done(); d.statusWriter(wctx) }()
 	seen := map[swarm.NodeID]time.Time{}
 	for id, at := range d.cfg.LastSeen {
 		seen[id] = at

@@ -77,7 +77,9 @@ func fingerprint(tasks []*swarm.Task) string {
 }
 
 // UpdateTaskStatus records the states a node reports for its own tasks. A
-// report about a task placed elsewhere is refused.
+// report about a task placed elsewhere is refused. Reports from many nodes
+// are written together (see statusWriter); it returns once its own are
+// committed.
 func (d *Dispatcher) UpdateTaskStatus(ctx context.Context, id swarm.NodeID, req dispatchapi.TaskStatusRequest) error {
 	tx := d.cfg.Store.ReadTxn()
 	changes := make([]store.TaskChange, 0, len(req.Updates))
@@ -95,5 +97,74 @@ func (d *Dispatcher) UpdateTaskStatus(ctx context.Context, id swarm.NodeID, req 
 	if len(changes) == 0 {
 		return nil
 	}
-	return d.cfg.Proposer.Propose(ctx, store.NewUpdateTaskStatus(changes))
+	r := statusReport{changes: changes, done: make(chan error, 1)}
+	select {
+	case <-d.doneCh:
+		return swarm.ErrNoLeader
+	default:
+	}
+	select {
+	case d.reports <- r:
+	case <-d.doneCh:
+		return swarm.ErrNoLeader
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-d.doneCh: // the term ended before this report was written
+		select {
+		case err := <-r.done:
+			return err
+		default:
+			return swarm.ErrNoLeader
+		}
+	case <-ctx.Done():
+		return ctx.Err() // the write goes on; the node reports again
+	}
+}
+
+// statusReport is one node's report waiting to be written.
+type statusReport struct {
+	changes []store.TaskChange
+	done    chan error // buffered: the writer never waits on it
+}
+
+// maxStatusBatch caps the task changes in one status command.
+const maxStatusBatch = 5000
+
+// statusWriter writes task status reports until ctx ends: everything that
+// arrived while the previous write was being committed goes into the next
+// one (group commit), so a thousand nodes reporting at once make a few
+// Raft entries and store changes instead of a thousand.
+func (d *Dispatcher) statusWriter(ctx context.Context) {
+	for {
+		var batch []statusReport
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-d.reports:
+			batch = append(batch, r)
+		}
+		n := len(batch[0].changes)
+	more:
+		for n < maxStatusBatch {
+			select {
+			case r := <-d.reports:
+				batch = append(batch, r)
+				n += len(r.changes)
+			default:
+				break more
+			}
+		}
+		changes := make([]store.TaskChange, 0, n)
+		for _, r := range batch {
+			changes = append(changes, r.changes...)
+		}
+		err := d.cfg.Proposer.Propose(ctx, store.NewUpdateTaskStatus(changes))
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
 }

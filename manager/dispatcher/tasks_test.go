@@ -9,6 +9,7 @@ import (
 
 	"github.com/shoal-project/shoal/dispatchapi"
 	"github.com/shoal-project/shoal/manager/store"
+	"github.com/shoal-project/shoal/manager/storetest"
 	"github.com/shoal-project/shoal/swarm"
 )
 
@@ -97,4 +98,69 @@ func TestAssignmentsRefuseUnknownNode(t *testing.T) {
 	if !errors.Is(err, swarm.ErrPermissionDenied) {
 		t.Fatalf("unknown node: %v, want permission denied", err)
 	}
+}
+
+// gatedProposer holds task status writes until released, and counts them.
+type gatedProposer struct {
+	*storetest.Proposer
+	gate   chan struct{}
+	writes chan int // task changes per status write
+}
+
+func (g gatedProposer) Propose(ctx context.Context, cmd *store.Command) error {
+	if cmd.Op == store.OpUpdateTaskStatus {
+		g.writes <- len(cmd.Changes)
+		<-g.gate
+	}
+	return g.Proposer.Propose(ctx, cmd)
+}
+
+// Reports that arrive while a status write is being committed are written
+// together in the next one, and each caller returns once its own report is
+// committed.
+func TestStatusReportsAreWrittenTogether(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, _ := setup(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		for _, id := range []swarm.TaskID{"a", "b", "c"} {
+			placeTask(t, p, id, "w1")
+		}
+		g := gatedProposer{p, make(chan struct{}), make(chan int, 10)}
+		d := New(Config{Store: p.Store, Proposer: g,
+			Managers: func() []dispatchapi.Peer { return nil }})
+		done := make(chan struct{})
+		go func() { defer close(done); d.Run(ctx) }()
+
+		report := func(id swarm.TaskID) <-chan error {
+			ch := make(chan error, 1)
+			go func() {
+				ch <- d.UpdateTaskStatus(ctx, "w1", dispatchapi.TaskStatusRequest{Updates: []dispatchapi.TaskStatusUpdate{
+					{TaskID: id, Status: swarm.TaskStatus{State: swarm.TaskRunning, Message: "started"}}}})
+			}()
+			return ch
+		}
+		first := report("a")
+		if n := <-g.writes; n != 1 {
+			t.Fatalf("first write has %d changes, want 1", n)
+		}
+		second, third := report("b"), report("c")
+		synctest.Wait() // both queued behind the first write
+		g.gate <- struct{}{}
+		must(t, <-first)
+		if n := <-g.writes; n != 2 {
+			t.Fatalf("second write has %d changes, want both queued reports", n)
+		}
+		g.gate <- struct{}{}
+		must(t, <-second)
+		must(t, <-third)
+		for _, id := range []swarm.TaskID{"a", "b", "c"} {
+			task, err := store.GetTask(p.Store.ReadTxn(), id)
+			must(t, err)
+			if task.Status.State != swarm.TaskRunning {
+				t.Errorf("task %s is %s, want running", id, task.Status.State)
+			}
+		}
+		cancel()
+		<-done
+	})
 }

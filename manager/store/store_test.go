@@ -14,7 +14,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // applier feeds commands with increasing indexes, as Raft would, and runs
 // each through Encode/Decode so the log format is exercised too.
 type applier struct {
-	t     *testing.T
+	t     testing.TB
 	st    *Store
 	index uint64
 }
