@@ -125,7 +125,7 @@ func (a *Agent) session(ctx context.Context) error {
 		}
 		wait := period
 		if err != nil {
-			wait = period / 4 // try the next manager soon
+			wait = period / 10 // try the next manager at once
 		}
 		select {
 		case <-ctx.Done():
@@ -142,7 +142,11 @@ func (a *Agent) heartbeat(ctx context.Context, period time.Duration) (*dispatcha
 	if addr == "" {
 		return nil, errors.New("agent: no manager known")
 	}
-	ctx, cancel := context.WithTimeout(ctx, max(2*period, 2*time.Second))
+	// A manager that does not answer within a period is given up on: the
+	// node goes Unknown after two silent periods and Down soon after, so
+	// the session must reach another manager well before (a frozen leader
+	// keeps its connections open and never answers).
+	ctx, cancel := context.WithTimeout(ctx, max(period, 500*time.Millisecond))
 	defer cancel()
 	var resp dispatchapi.HeartbeatResponse
 	err := a.rpc(ctx, addr, dispatchapi.PathHeartbeat, dispatchapi.HeartbeatRequest{Addr: a.cfg.Addr}, &resp)

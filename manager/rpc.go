@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"time"
 
 	"github.com/shoal-project/shoal/ca"
 	"github.com/shoal-project/shoal/dispatchapi"
@@ -128,13 +129,46 @@ func (m *Manager) ForwardDocker() (http.Handler, error) {
 		return nil, swarm.ErrNoLeader
 	}
 	p := m.proxy(addr, dispatchapi.PathDocker, "")
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	leader := func() string { _, a := m.raft.Leader(); return a }
+	return whileLeader(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The leader's answer carries its own copies of these.
 		for _, h := range []string{"Server", "Api-Version", "Ostype", "Docker-Experimental"} {
 			w.Header().Del(h)
 		}
 		p.ServeHTTP(w, r)
-	}), nil
+	}), addr, leader, leaderWatchInterval), nil
+}
+
+// leaderWatchInterval is how often a forwarded request checks that the
+// manager it was sent to still leads.
+const leaderWatchInterval = 100 * time.Millisecond
+
+// whileLeader serves h with a request context that ends as soon as leader()
+// no longer names addr. A request forwarded to a leader that froze, was cut
+// off or was deposed then gets the no-leader answer as soon as this member
+// notices (an election timeout), instead of waiting for an answer that may
+// never come: a TCP connection to a frozen or partitioned host stays open.
+func whileLeader(h http.Handler, addr string, leader func() string, every time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		go func() {
+			tick := time.NewTicker(every)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+					if leader() != addr {
+						cancel()
+						return
+					}
+				}
+			}
+		}()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 func decode(r *http.Request, v any) error {

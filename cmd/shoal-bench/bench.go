@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,8 +48,12 @@ func run(ctx context.Context, o options) (err error) {
 	if err := b.measureNodesReady(ctx, api); err != nil {
 		return err
 	}
+	if err := raftSizes(leader, b.dir, "joined"); err != nil {
+		return err
+	}
 	busy := b.profile(ctx, leader, "profile?seconds=20", "busy-cpu.pprof")
-	if err := b.measureService(ctx, api); err != nil {
+	serviceID, err := b.measureService(ctx, api, leader.Pid())
+	if err != nil {
 		return err
 	}
 	if err := <-busy; err != nil {
@@ -59,7 +62,7 @@ func run(ctx context.Context, o options) (err error) {
 	if err := sleep(ctx, settle); err != nil {
 		return err
 	}
-	if err := measureNodeList(ctx, api); err != nil {
+	if err := measureAPILatency(ctx, api); err != nil {
 		return err
 	}
 	idle := b.profile(ctx, leader, fmt.Sprintf("profile?seconds=%d", int(idleWindow/time.Second)), "idle-cpu.pprof")
@@ -69,7 +72,23 @@ func run(ctx context.Context, o options) (err error) {
 	if err := <-idle; err != nil {
 		return err
 	}
-	return <-b.profile(ctx, leader, "heap", "heap.pprof")
+	if err := <-b.profile(ctx, leader, "heap", "heap.pprof"); err != nil {
+		return err
+	}
+	if err := raftSizes(leader, b.dir, "running"); err != nil {
+		return err
+	}
+	if err := b.measureRefill(ctx); err != nil {
+		return err
+	}
+	if len(b.mgrs) < 2 {
+		return nil
+	}
+	survivor, err := b.measureFailover(ctx, leader, serviceID)
+	if err != nil {
+		return err
+	}
+	return raftSizes(survivor, b.dir, "end")
 }
 
 // profile saves one of the leader's profiles into the --profile directory
@@ -179,39 +198,33 @@ func (b *bench) measureNodesReady(ctx context.Context, api *client.Client) error
 	return nil
 }
 
-// measureService creates the service and times it until every replica runs.
-func (b *bench) measureService(ctx context.Context, api *client.Client) error {
+// measureService creates the service and times it until every replica
+// runs; it also reports the leader's CPU use meanwhile.
+func (b *bench) measureService(ctx context.Context, api *client.Client, leaderPid int) (string, error) {
+	t0, err := cpuTicks(leaderPid)
+	if err != nil {
+		return "", err
+	}
 	start := time.Now()
 	id, _, err := api.ServiceCreate(ctx, fleet.ReplicatedService("bench", b.o.tasks), client.ServiceCreateOptions{})
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := fleet.WaitRunning(ctx, api, id, b.o.tasks, runningTimeout); err != nil {
-		return err
+		return "", err
 	}
 	d := time.Since(start).Seconds()
+	t1, err := cpuTicks(leaderPid)
+	if err != nil {
+		return "", err
+	}
 	if held := b.fleet.RunningTasks(); held != int(b.o.tasks) {
-		return fmt.Errorf("the managers count %d running tasks, the fleet's runtimes hold %d", b.o.tasks, held)
+		return "", fmt.Errorf("the managers count %d running tasks, the fleet's runtimes hold %d", b.o.tasks, held)
 	}
 	figure("create-to-running-s", d, "s")
 	figure("tasks-per-s", float64(b.o.tasks)/d, "tasks/s")
-	return nil
-}
-
-// measureNodeList times node ls calls through the leader's socket.
-func measureNodeList(ctx context.Context, api *client.Client) error {
-	lat := make([]time.Duration, 0, nodeLsCalls)
-	for range nodeLsCalls {
-		start := time.Now()
-		if _, err := api.NodeList(ctx, nil); err != nil {
-			return err
-		}
-		lat = append(lat, time.Since(start))
-	}
-	slices.Sort(lat)
-	figure("node-ls-p50-ms", ms(percentile(lat, 50)), "ms")
-	figure("node-ls-p99-ms", ms(percentile(lat, 99)), "ms")
-	return nil
+	figure("leader-cpu-pct-busy", 100*float64(t1-t0)/clockTicksPerS/d, "%")
+	return id, nil
 }
 
 // percentile is the nearest-rank percentile of sorted durations.

@@ -1,8 +1,13 @@
 // Command shoal-bench measures a swarm of real manager daemons under a
-// simulated fleet of workers (internal/fleet): how long the fleet takes to
-// show Ready, how fast a large service converges, how quick node ls is and
-// what the idle leader costs. It prints one line per figure, "name value
-// unit".
+// simulated fleet of workers (internal/fleet). It prints one line per
+// figure, "name value unit", in this order: how long the fleet takes to
+// show Ready; how fast a large service converges (tasks placed and reported
+// running per second) and the leader's CPU meanwhile; p50/p99 latency of
+// node ls, service ls and service create; the idle leader's CPU and
+// resident memory; the time to run again the tasks of 10% of the nodes
+// killed at once; leader failover (SIGKILL until another manager accepts a
+// write); and the leader's Raft log and snapshot sizes along the way.
 //
-//	go run ./cmd/shoal-bench --managers 3 --nodes 100 --tasks 1000
+//	go run ./cmd/shoal-bench                       # quick form: 3 managers, 100 nodes, 1,000 tasks
+//	go run ./cmd/shoal-bench --nodes 1000 --tasks 10000
 package main

@@ -198,6 +198,16 @@ func (d *Daemon) Stop() error {
 	return d.stopErr
 }
 
+// Kill ends the daemon as a machine death would: SIGKILL to its whole
+// process group, then waits for it. Stop after Kill is harmless.
+func (d *Daemon) Kill() {
+	d.stopOnce.Do(func() {
+		defer d.api.Close()
+		_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
+		<-d.done
+	})
+}
+
 // Release lets the daemon run on after this process exits: it closes the
 // API client only.
 func (d *Daemon) Release() {

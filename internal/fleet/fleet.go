@@ -36,8 +36,10 @@ type Fleet struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu   sync.Mutex
-	errs []error // sessions that ended on their own
+	mu    sync.Mutex
+	errs  []error          // sessions that ended on their own
+	stops map[*Node]func() // ends one node's session and waits for it
+	dead  map[*Node]bool   // killed nodes: their tasks no longer count
 }
 
 // Start joins cfg.Nodes simulated nodes, at most cfg.Parallelism at a
@@ -52,7 +54,7 @@ func Start(ctx context.Context, cfg FleetConfig) (*Fleet, error) {
 		cfg.Parallelism = DefaultJoinParallelism
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	f := &Fleet{nodes: make([]*Node, cfg.Nodes), cancel: cancel}
+	f := &Fleet{nodes: make([]*Node, cfg.Nodes), cancel: cancel, stops: map[*Node]func(){}, dead: map[*Node]bool{}}
 	joinCtx, stopJoins := context.WithCancel(ctx)
 	defer stopJoins()
 	var (
@@ -94,9 +96,15 @@ func Start(ctx context.Context, cfg FleetConfig) (*Fleet, error) {
 
 // run runs one node's session on the fleet's wait group.
 func (f *Fleet) run(ctx context.Context, n *Node) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	f.mu.Lock()
+	f.stops[n] = func() { cancel(); <-done }
+	f.mu.Unlock()
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()
+		defer close(done)
 		if err := n.Run(ctx); err != nil {
 			f.mu.Lock()
 			f.errs = append(f.errs, fmt.Errorf("%s: %w", n.Name(), err))
@@ -129,11 +137,40 @@ func (f *Fleet) Names() []string {
 	return names
 }
 
-// RunningTasks is how many tasks the nodes' scripted runtimes run now.
+// Kill ends the sessions of the last count nodes at once, as if their
+// machines died: no more heartbeats, and their tasks no longer count in
+// RunningTasks. It returns their names.
+func (f *Fleet) Kill(count int) []string {
+	count = min(count, len(f.nodes))
+	victims := f.nodes[len(f.nodes)-count:]
+	var stops []func()
+	var names []string
+	f.mu.Lock()
+	for _, n := range victims {
+		if n == nil || f.dead[n] {
+			continue
+		}
+		f.dead[n] = true
+		stops = append(stops, f.stops[n])
+		names = append(names, n.Name())
+	}
+	f.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, stop := range stops {
+		wg.Add(1)
+		go func() { defer wg.Done(); stop() }()
+	}
+	wg.Wait()
+	return names
+}
+
+// RunningTasks is how many tasks the live nodes' scripted runtimes run now.
 func (f *Fleet) RunningTasks() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	total := 0
 	for _, n := range f.nodes {
-		if n != nil {
+		if n != nil && !f.dead[n] {
 			total += len(n.Executor().Running())
 		}
 	}

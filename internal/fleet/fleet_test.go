@@ -108,6 +108,24 @@ func TestFleetRunsAService(t *testing.T) {
 	if held := f.RunningTasks(); held != 10 {
 		t.Errorf("the scripted runtimes run %d tasks, want 10", held)
 	}
+
+	// Two machines die: their tasks stop counting at once, and the
+	// managers run their slots on the three live nodes.
+	if killed := f.Kill(2); len(killed) != 2 {
+		t.Fatalf("killed %v, want two nodes", killed)
+	}
+	if held := f.RunningTasks(); held >= 10 {
+		t.Fatalf("right after two of five nodes died, the live ones run %d tasks", held)
+	}
+	err = poll(ctx, 15*time.Second, 100*time.Millisecond, func() error {
+		if held := f.RunningTasks(); held != 10 {
+			return fmt.Errorf("the live nodes run %d tasks, want 10", held)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // checkWorkers checks that the simulated nodes are workers with the IDs the

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/shoal-project/shoal/client"
+	"github.com/shoal-project/shoal/internal/fleet"
+)
+
+// Sizes of the later measurements.
+const (
+	serviceCalls   = 50              // service ls and service create calls timed
+	deadFraction   = 10              // percent of the fleet killed at once
+	refillTimeout  = 5 * time.Minute // for the dead nodes' slots to run elsewhere
+	failoverLimit  = time.Minute     // for a new leader to accept a write
+	failoverPeriod = 20 * time.Millisecond
+)
+
+// timeCalls runs call n times and prints its p50 and p99 latency as
+// name-p50-ms and name-p99-ms.
+func timeCalls(ctx context.Context, name string, n int, call func(i int) error) error {
+	lat := make([]time.Duration, 0, n)
+	for i := range n {
+		start := time.Now()
+		if err := call(i); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		lat = append(lat, time.Since(start))
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	slices.Sort(lat)
+	figure(name+"-p50-ms", ms(percentile(lat, 50)), "ms")
+	figure(name+"-p99-ms", ms(percentile(lat, 99)), "ms")
+	return nil
+}
+
+// measureAPILatency times node ls, service ls and service create (services
+// of zero replicas: the write path, without adding tasks) at the leader.
+func measureAPILatency(ctx context.Context, api *client.Client) error {
+	if err := timeCalls(ctx, "node-ls", nodeLsCalls, func(int) error {
+		_, err := api.NodeList(ctx, nil)
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := timeCalls(ctx, "service-ls", serviceCalls, func(int) error {
+		_, err := api.ServiceList(ctx, nil, true)
+		return err
+	}); err != nil {
+		return err
+	}
+	return timeCalls(ctx, "service-create", serviceCalls, func(i int) error {
+		_, _, err := api.ServiceCreate(ctx, fleet.ReplicatedService(fmt.Sprintf("lat%03d", i), 0), client.ServiceCreateOptions{})
+		return err
+	})
+}
+
+// measureRefill kills deadFraction percent of the fleet at once and times
+// it until the live nodes run every task again.
+func (b *bench) measureRefill(ctx context.Context) error {
+	count := max(1, b.o.nodes*deadFraction/100)
+	start := time.Now()
+	b.fleet.Kill(count)
+	err := pollUntil(ctx, refillTimeout, 50*time.Millisecond, func() error {
+		if held := b.fleet.RunningTasks(); held != int(b.o.tasks) {
+			return fmt.Errorf("the live nodes run %d of %d tasks", held, b.o.tasks)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("refill after %d nodes died: %w", count, err)
+	}
+	figure("refill-dead-nodes", float64(count), "nodes")
+	figure("refill-s", time.Since(start).Seconds(), "s")
+	return nil
+}
+
+// measureFailover kills the leader's whole process group and times it until
+// another manager accepts a write (a label on the benchmark service). It
+// returns a surviving manager.
+func (b *bench) measureFailover(ctx context.Context, leader *fleet.Daemon, serviceID string) (*fleet.Daemon, error) {
+	var other *fleet.Daemon
+	for _, d := range b.mgrs {
+		if d != leader {
+			other = d
+			break
+		}
+	}
+	if other == nil {
+		return nil, errors.New("failover needs at least two managers")
+	}
+	api := other.Client()
+	start := time.Now()
+	leader.Kill()
+	err := pollUntil(ctx, failoverLimit, failoverPeriod, func() error {
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		svc, _, err := api.ServiceInspect(cctx, serviceID, false)
+		if err != nil {
+			return err
+		}
+		spec := svc.Spec
+		spec.Labels = map[string]string{"failover": start.Format(time.RFC3339Nano)}
+		_, err = api.ServiceUpdate(cctx, svc.ID, svc.Version, spec, client.ServiceUpdateOptions{})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("after the leader's death: %w", err)
+	}
+	figure("failover-s", time.Since(start).Seconds(), "s")
+	return other, nil
+}
+
+// raftSizes prints the size of a manager's Raft log store and snapshots.
+func raftSizes(d *fleet.Daemon, dataRoot, when string) error {
+	dir := filepath.Join(dataRoot, d.Name(), "raft")
+	st, err := os.Stat(filepath.Join(dir, "raft.db"))
+	if err != nil {
+		return err
+	}
+	var snaps int64
+	err = filepath.WalkDir(filepath.Join(dir, "snapshots"), func(_ string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if info, err := e.Info(); err == nil && !e.IsDir() {
+			snaps += info.Size()
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	figure("raft-log-mb-"+when, float64(st.Size())/(1<<20), "MiB")
+	figure("raft-snapshots-mb-"+when, float64(snaps)/(1<<20), "MiB")
+	return nil
+}
+
+// pollUntil calls cond every interval until it returns nil, ctx ends or
+// timeout passes; it then returns cond's last error.
+func pollUntil(ctx context.Context, timeout, interval time.Duration, cond func() error) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := cond()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		if err := sleep(ctx, interval); err != nil {
+			return err
+		}
+	}
+}
