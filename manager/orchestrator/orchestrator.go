@@ -80,16 +80,19 @@ func (o *Orchestrator) pass(ctx context.Context) (wake time.Time, busy time.Dura
 	p := newPlan(o.cfg.Store.ReadTxn(), start)
 	p.fits = o.cfg.Fits
 	p.reconcileAll()
-	cmds := p.commands()
+	phases := p.commands()
 	busy = time.Since(start)
-	for _, cmd := range cmds {
-		if err := o.cfg.Proposer.Propose(ctx, cmd); err != nil {
-			o.cfg.Logger.Debug("orchestrator write failed", "op", cmd.Op, "err", err)
+	for _, cmds := range phases {
+		if err := store.ProposeAll(ctx, o.cfg.Proposer, cmds, inFlight); err != nil {
+			o.cfg.Logger.Debug("orchestrator write failed", "op", cmds[0].Op, "err", err)
 			return time.Now().Add(200 * time.Millisecond), busy // retry soon
 		}
 	}
 	return p.wake, busy
 }
+
+// inFlight is how many commands of one phase are proposed at once.
+const inFlight = 8
 
 // defaultRestartDelay is Docker's restart delay when the policy sets none.
 const defaultRestartDelay = 5 * time.Second

@@ -44,27 +44,34 @@ func (p *plan) wakeAt(t time.Time) {
 
 const batch = 500
 
-// commands turns the decisions into store commands, in an order that keeps
-// every intermediate state sensible: stop first, then create, then tidy.
-func (p *plan) commands() []*store.Command {
-	var out []*store.Command
+// commands turns the decisions into store commands, in phases whose order
+// keeps every intermediate state sensible: stop first, then create, then
+// tidy. The commands within a phase are independent of each other.
+func (p *plan) commands() [][]*store.Command {
+	var out [][]*store.Command
+	phase := func(cmds []*store.Command) {
+		if len(cmds) > 0 {
+			out = append(out, cmds)
+		}
+	}
+	var services []*store.Command
 	for _, svc := range p.services {
-		out = append(out, store.NewUpdateService(svc, svc.Version))
+		services = append(services, store.NewUpdateService(svc, svc.Version))
 	}
-	for i := 0; i < len(p.statuses); i += batch {
-		out = append(out, store.NewUpdateTaskStatus(p.statuses[i:min(i+batch, len(p.statuses))]))
-	}
-	for i := 0; i < len(p.desired); i += batch {
-		out = append(out, store.NewSetTasksDesired(p.desired[i:min(i+batch, len(p.desired))]))
-	}
-	for i := 0; i < len(p.creates); i += batch {
-		out = append(out, store.NewCreateTasks(p.creates[i:min(i+batch, len(p.creates))]))
-	}
-	for i := 0; i < len(p.refresh); i += batch {
-		out = append(out, store.NewRefreshTasks(p.refresh[i:min(i+batch, len(p.refresh))]))
-	}
-	for i := 0; i < len(p.deletes); i += batch {
-		out = append(out, store.NewDeleteTasks(p.deletes[i:min(i+batch, len(p.deletes))]))
+	phase(services)
+	phase(batches(p.statuses, store.NewUpdateTaskStatus))
+	phase(batches(p.desired, store.NewSetTasksDesired))
+	phase(batches(p.creates, store.NewCreateTasks))
+	phase(batches(p.refresh, store.NewRefreshTasks))
+	phase(batches(p.deletes, store.NewDeleteTasks))
+	return out
+}
+
+// batches cuts items into commands of at most batch items.
+func batches[T any](items []T, cmd func([]T) *store.Command) []*store.Command {
+	var out []*store.Command
+	for i := 0; i < len(items); i += batch {
+		out = append(out, cmd(items[i:min(i+batch, len(items))]))
 	}
 	return out
 }

@@ -138,12 +138,13 @@ func (s *Scheduler) pass(ctx context.Context) (busy time.Duration, err error) {
 	changes, placed := changesFor(decisions, waiting)
 	busy = time.Since(start)
 	s.cfg.Logger.Debug("scheduling pass", "waiting", len(waiting), "placed", placed, "changes", len(changes))
-	for len(changes) > 0 {
-		n := min(len(changes), s.cfg.BatchSize)
-		if err := s.cfg.Proposer.Propose(ctx, store.NewAssignTasks(changes[:n])); err != nil {
-			return busy, fmt.Errorf("scheduler: propose %d task changes: %w", n, err)
-		}
-		changes = changes[n:]
+	var cmds []*store.Command
+	for i := 0; i < len(changes); i += s.cfg.BatchSize {
+		cmds = append(cmds, store.NewAssignTasks(changes[i:min(i+s.cfg.BatchSize, len(changes))]))
+	}
+	// Placements of different tasks are independent: proposed together.
+	if err := store.ProposeAll(ctx, s.cfg.Proposer, cmds, 8); err != nil {
+		return busy, fmt.Errorf("scheduler: propose %d task changes: %w", len(changes), err)
 	}
 	return busy, nil
 }
