@@ -28,6 +28,9 @@ var rules = []rule{
 	{"manager/dispatcher", "manager/consensus", "the dispatcher writes through a Proposer"},
 	{"dispatchapi", "manager", "the protocol package is shared by both sides"},
 	{"dispatchapi", "agent", "the protocol package is shared by both sides"},
+	{"internal/chaos", "manager", "the fault harness drives shoal from outside, as a user would"},
+	{"internal/chaos", "node", "the fault harness drives shoal from outside, as a user would"},
+	{"internal/fleet", "manager", "simulated nodes are agents: they never reach into a manager"},
 }
 
 // TestDependencies enforces the one-way flow of the architecture
