@@ -47,14 +47,34 @@ func (r *Raft) Propose(ctx context.Context, cmd *store.Command) error {
 }
 
 // VerifyLeader confirms with a quorum that this member is still the leader,
-// so that a read served here is not stale.
+// and that its store holds every entry committed before its term, so that
+// a read served here is not stale. A new leader may not have applied its
+// predecessor's last entries yet (the followers learn that an entry is
+// committed only from the next append): until a barrier of its own term
+// has been applied, it waits for one.
 func (r *Raft) VerifyLeader(ctx context.Context) error {
+	if r.appliedTerm.Load() != r.raft.CurrentTerm() {
+		if err := r.Barrier(ctx); err != nil {
+			return err
+		}
+	}
 	return mapErr(wait(ctx, r.raft.VerifyLeader()))
 }
 
 // Barrier waits until every committed entry is applied to the store here.
+// On the leader, it also marks the term as readable (see VerifyLeader).
 func (r *Raft) Barrier(ctx context.Context) error {
-	return mapErr(wait(ctx, r.raft.Barrier(r.spec().ElectionTimeout())))
+	term := r.raft.CurrentTerm()
+	if err := mapErr(wait(ctx, r.raft.Barrier(r.spec().ElectionTimeout()))); err != nil {
+		return err
+	}
+	// The barrier entry was appended by the leader of some term >= term
+	// and is applied here; if that is still term, everything committed
+	// before this term is in the store.
+	if r.raft.CurrentTerm() == term {
+		r.appliedTerm.Store(term)
+	}
+	return nil
 }
 
 // AddVoter makes id at addr a voting member. The new member must already be

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	hclog "github.com/hashicorp/go-hclog"
@@ -52,6 +53,10 @@ type Raft struct {
 	stopCh     chan struct{}
 	doneCh     chan struct{}
 	changes    chan struct{} // coalescing: one pending signal at most
+
+	// appliedTerm is the latest term in which a barrier of this member's
+	// was applied: as leader of that term, its store is complete.
+	appliedTerm atomic.Uint64
 
 	mu          sync.Mutex
 	unreachable map[raft.ServerID]bool // leader's view, reset on leader change
