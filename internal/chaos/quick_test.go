@@ -2,6 +2,8 @@ package chaos
 
 import (
 	"context"
+	"fmt"
+	"github.com/shoal-project/shoal/internal/fleet"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -12,6 +14,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	err := fleet.HeavyTestLock()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "chaos:", err)
+		os.Exit(2)
+	}
 	goleak.VerifyTestMain(m)
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shoal-project/shoal/internal/fleet"
 	"net"
 	"os"
 	"os/exec"
@@ -50,6 +51,11 @@ const msgNotManager = "Error response from daemon: This node is not a swarm mana
 var shoalBin string
 
 func TestMain(m *testing.M) {
+	err := fleet.HeavyTestLock()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(2)
+	}
 	dir, err := os.MkdirTemp("", "shoal-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)

@@ -18,6 +18,11 @@ import (
 var shoalBin string
 
 func TestMain(m *testing.M) {
+	err := HeavyTestLock()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fleet:", err)
+		os.Exit(2)
+	}
 	dir, err := os.MkdirTemp("", "shoal-fleet-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fleet:", err)
