@@ -84,11 +84,11 @@ func run(ctx context.Context, o options) (err error) {
 	if len(b.mgrs) < 2 {
 		return nil
 	}
-	survivor, err := b.measureFailover(ctx, leader, serviceID)
+	leader, err = b.measureFailovers(ctx, leader, serviceID, b.o.failovers)
 	if err != nil {
 		return err
 	}
-	return raftSizes(survivor, b.dir, "end")
+	return raftSizes(leader, b.dir, "end")
 }
 
 // profile saves one of the leader's profiles into the --profile directory
@@ -199,9 +199,17 @@ func (b *bench) measureNodesReady(ctx context.Context, api *client.Client) error
 }
 
 // measureService creates the service and times it until every replica
-// runs; it also reports the leader's CPU use meanwhile.
+// runs; it also reports the CPU used meanwhile by the leader, by the other
+// managers together and by this process (the simulated fleet), to show
+// where the machine's cores went.
 func (b *bench) measureService(ctx context.Context, api *client.Client, leaderPid int) (string, error) {
-	t0, err := cpuTicks(leaderPid)
+	pids := []int{leaderPid, os.Getpid()}
+	for _, d := range b.mgrs {
+		if d.Pid() != leaderPid {
+			pids = append(pids, d.Pid())
+		}
+	}
+	t0, err := cpuTicksOf(pids)
 	if err != nil {
 		return "", err
 	}
@@ -214,17 +222,37 @@ func (b *bench) measureService(ctx context.Context, api *client.Client, leaderPi
 		return "", err
 	}
 	d := time.Since(start).Seconds()
-	t1, err := cpuTicks(leaderPid)
+	t1, err := cpuTicksOf(pids)
 	if err != nil {
 		return "", err
 	}
 	if held := b.fleet.RunningTasks(); held != int(b.o.tasks) {
 		return "", fmt.Errorf("the managers count %d running tasks, the fleet's runtimes hold %d", b.o.tasks, held)
 	}
+	pct := func(i int) float64 { return 100 * float64(t1[i]-t0[i]) / clockTicksPerS / d }
+	followers := 0.0
+	for i := 2; i < len(pids); i++ {
+		followers += pct(i)
+	}
 	figure("create-to-running-s", d, "s")
 	figure("tasks-per-s", float64(b.o.tasks)/d, "tasks/s")
-	figure("leader-cpu-pct-busy", 100*float64(t1-t0)/clockTicksPerS/d, "%")
+	figure("leader-cpu-pct-busy", pct(0), "%")
+	figure("followers-cpu-pct-busy", followers, "%")
+	figure("fleet-cpu-pct-busy", pct(1), "%")
 	return id, nil
+}
+
+// cpuTicksOf reads cpuTicks of each process.
+func cpuTicksOf(pids []int) ([]int64, error) {
+	out := make([]int64, len(pids))
+	for i, pid := range pids {
+		t, err := cpuTicks(pid)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = t
+	}
+	return out, nil
 }
 
 // percentile is the nearest-rank percentile of sorted durations.

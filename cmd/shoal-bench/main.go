@@ -11,12 +11,13 @@ import (
 
 // options are the command's flags.
 type options struct {
-	managers int
-	nodes    int
-	tasks    uint64
-	keep     bool
-	bin      string
-	profile  string // directory for the leader's profiles; empty: none
+	managers  int
+	nodes     int
+	tasks     uint64
+	keep      bool
+	bin       string
+	profile   string // directory for the leader's profiles; empty: none
+	failovers int
 }
 
 func main() {
@@ -27,9 +28,10 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "leave the daemons running and their directories in place at exit")
 	flag.StringVar(&o.bin, "bin", "", "shoal binary (default: go build ./cmd/shoal into a temporary directory)")
 	flag.StringVar(&o.profile, "profile", "", "save the leader's CPU profiles (busy: the first 20 s after create; idle) and heap into this directory; managers run with --debug")
+	flag.IntVar(&o.failovers, "failovers", 3, "leader kills timed (each killed manager restarts before the next)")
 	flag.Parse()
-	if o.managers < 1 || o.managers > 250 || o.nodes < 1 || o.tasks < 1 {
-		fmt.Fprintln(os.Stderr, "shoal-bench: --managers must be 1-250, --nodes and --tasks at least 1")
+	if o.managers < 1 || o.managers > 250 || o.nodes < 1 || o.tasks < 1 || o.failovers < 1 {
+		fmt.Fprintln(os.Stderr, "shoal-bench: --managers must be 1-250, --nodes, --tasks and --failovers at least 1")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

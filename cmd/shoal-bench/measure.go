@@ -84,10 +84,35 @@ func (b *bench) measureRefill(ctx context.Context) error {
 	return nil
 }
 
-// measureFailover kills the leader's whole process group and times it until
-// another manager accepts a write (a label on the benchmark service). It
-// returns a surviving manager.
-func (b *bench) measureFailover(ctx context.Context, leader *fleet.Daemon, serviceID string) (*fleet.Daemon, error) {
+// measureFailovers kills the leader's whole process group n times and times
+// each until another manager accepts a write (a label on the benchmark
+// service); between kills the dead manager starts again and rejoins. It
+// returns the leader at the end.
+func (b *bench) measureFailovers(ctx context.Context, leader *fleet.Daemon, serviceID string, n int) (*fleet.Daemon, error) {
+	var took []time.Duration
+	for range n {
+		d, next, err := b.failover(ctx, leader, serviceID)
+		if err != nil {
+			return nil, err
+		}
+		took = append(took, d)
+		if err := b.restart(ctx, leader, next); err != nil {
+			return nil, err
+		}
+		if leader, err = b.leader(ctx, next.Client()); err != nil {
+			return nil, err
+		}
+	}
+	slices.Sort(took)
+	figure("failovers", float64(len(took)), "kills")
+	figure("failover-median-s", took[len(took)/2].Seconds(), "s")
+	figure("failover-max-s", took[len(took)-1].Seconds(), "s")
+	return leader, nil
+}
+
+// failover kills the leader and times it until a survivor accepts a write;
+// it returns the time and that survivor.
+func (b *bench) failover(ctx context.Context, leader *fleet.Daemon, serviceID string) (time.Duration, *fleet.Daemon, error) {
 	var other *fleet.Daemon
 	for _, d := range b.mgrs {
 		if d != leader {
@@ -96,7 +121,7 @@ func (b *bench) measureFailover(ctx context.Context, leader *fleet.Daemon, servi
 		}
 	}
 	if other == nil {
-		return nil, errors.New("failover needs at least two managers")
+		return 0, nil, errors.New("failover needs at least two managers")
 	}
 	api := other.Client()
 	start := time.Now()
@@ -114,10 +139,35 @@ func (b *bench) measureFailover(ctx context.Context, leader *fleet.Daemon, servi
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("after the leader's death: %w", err)
+		return 0, nil, fmt.Errorf("after the leader's death: %w", err)
 	}
-	figure("failover-s", time.Since(start).Seconds(), "s")
-	return other, nil
+	return time.Since(start), other, nil
+}
+
+// restart starts a killed manager again and waits until every manager is
+// reachable (as node ls through via shows them).
+func (b *bench) restart(ctx context.Context, dead, via *fleet.Daemon) error {
+	d, err := dead.Restart(ctx)
+	if err != nil {
+		return err
+	}
+	for i, m := range b.mgrs {
+		if m == dead {
+			b.mgrs[i] = d
+		}
+	}
+	return pollUntil(ctx, failoverLimit, 100*time.Millisecond, func() error {
+		nodes, err := via.Client().NodeList(ctx, nil)
+		if err != nil {
+			return err
+		}
+		for _, n := range nodes {
+			if n.ManagerStatus != nil && n.ManagerStatus.Reachability != "reachable" {
+				return fmt.Errorf("manager %s is %s", n.Description.Hostname, n.ManagerStatus.Reachability)
+			}
+		}
+		return nil
+	})
 }
 
 // raftSizes prints the size of a manager's Raft log store and snapshots.

@@ -59,6 +59,9 @@ type DaemonConfig struct {
 	Socket string
 	// Debug starts the daemon with --debug (profiles at /debug/pprof/).
 	Debug bool
+	// Port is the cluster port; zero picks a free one. A restart on the
+	// same data root must keep the port its peers know.
+	Port int
 }
 
 // Daemon is a shoal daemon running as a process of its own.
@@ -76,9 +79,12 @@ type Daemon struct {
 
 // StartDaemon starts a daemon and waits until its API answers.
 func StartDaemon(ctx context.Context, cfg DaemonConfig) (*Daemon, error) {
-	port, err := freePort(cfg.IP)
-	if err != nil {
-		return nil, err
+	port := cfg.Port
+	if port == 0 {
+		var err error
+		if port, err = freePort(cfg.IP); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, err
@@ -141,6 +147,20 @@ func freePort(ip string) (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Restart starts the daemon again after Kill or Stop, on the same data
+// root, socket and cluster address; it returns the new process.
+func (d *Daemon) Restart(ctx context.Context) (*Daemon, error) {
+	cfg := d.cfg
+	_, port, err := net.SplitHostPort(d.addr)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Port, err = strconv.Atoi(port); err != nil {
+		return nil, err
+	}
+	return StartDaemon(ctx, cfg)
 }
 
 // Name is the daemon's node name.
