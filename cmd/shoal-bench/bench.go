@@ -62,7 +62,7 @@ func run(ctx context.Context, o options) (err error) {
 	if err := sleep(ctx, settle); err != nil {
 		return err
 	}
-	if err := measureAPILatency(ctx, api); err != nil {
+	if err := measureAPILatencyApart(ctx, leader.Socket()); err != nil {
 		return err
 	}
 	idle := b.profile(ctx, leader, fmt.Sprintf("profile?seconds=%d", int(idleWindow/time.Second)), "idle-cpu.pprof")

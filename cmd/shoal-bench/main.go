@@ -18,6 +18,9 @@ type options struct {
 	bin       string
 	profile   string // directory for the leader's profiles; empty: none
 	failovers int
+	// apiClient, set in the child process only, is the socket whose API
+	// latency it measures (see measureAPILatencyApart).
+	apiClient string
 }
 
 func main() {
@@ -29,7 +32,15 @@ func main() {
 	flag.StringVar(&o.bin, "bin", "", "shoal binary (default: go build ./cmd/shoal into a temporary directory)")
 	flag.StringVar(&o.profile, "profile", "", "save the leader's CPU profiles (busy: the first 20 s after create; idle) and heap into this directory; managers run with --debug")
 	flag.IntVar(&o.failovers, "failovers", 3, "leader kills timed (each killed manager restarts before the next)")
+	flag.StringVar(&o.apiClient, "api-latency-client", "", "internal: time API calls to this socket and print the figures (the bench runs itself so)")
 	flag.Parse()
+	if o.apiClient != "" {
+		if err := apiLatencyClient(o.apiClient); err != nil {
+			fmt.Fprintln(os.Stderr, "shoal-bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if o.managers < 1 || o.managers > 250 || o.nodes < 1 || o.tasks < 1 || o.failovers < 1 {
 		fmt.Fprintln(os.Stderr, "shoal-bench: --managers must be 1-250, --nodes, --tasks and --failovers at least 1")
 		os.Exit(2)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"time"
@@ -41,6 +42,33 @@ func timeCalls(ctx context.Context, name string, n int, call func(i int) error) 
 	figure(name+"-p50-ms", ms(percentile(lat, 50)), "ms")
 	figure(name+"-p99-ms", ms(percentile(lat, 99)), "ms")
 	return nil
+}
+
+// measureAPILatencyApart runs measureAPILatency against socket in a child
+// process, as a CLI user's client is: in this process the client's decoding
+// would share the garbage collector and the scheduler with the thousand
+// simulated agents, and measure them rather than the managers.
+func measureAPILatencyApart(ctx context.Context, socket string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, self, "--api-latency-client", socket)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("API latency client: %w", err)
+	}
+	return nil
+}
+
+// apiLatencyClient is the child process of measureAPILatencyApart.
+func apiLatencyClient(socket string) error {
+	api, err := client.New([]string{"unix://" + socket})
+	if err != nil {
+		return err
+	}
+	defer api.Close()
+	return measureAPILatency(context.Background(), api)
 }
 
 // measureAPILatency times node ls, service ls and service create (services
