@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,14 +64,37 @@ func measureAPILatencyApart(ctx context.Context, socket string) error {
 	return nil
 }
 
-// apiLatencyClient is the child process of measureAPILatencyApart.
+// apiLatencyClient is the child process of measureAPILatencyApart. Besides
+// the client calls, it times the raw node list (the whole body read, not
+// decoded), to tell the manager's part from the client's.
 func apiLatencyClient(socket string) error {
 	api, err := client.New([]string{"unix://" + socket})
 	if err != nil {
 		return err
 	}
 	defer api.Close()
-	return measureAPILatency(context.Background(), api)
+	ctx := context.Background()
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", socket)
+	}}}
+	defer hc.CloseIdleConnections()
+	err = timeCalls(ctx, "node-ls-raw", nodeLsCalls, func(int) error {
+		resp, err := hc.Get("http://shoal/v1.50/nodes")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET /nodes: %s", resp.Status)
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return measureAPILatency(ctx, api)
 }
 
 // measureAPILatency times node ls, service ls and service create (services
