@@ -239,6 +239,11 @@ func (b *bench) measureService(ctx context.Context, api *client.Client, leaderPi
 	figure("leader-cpu-pct-busy", pct(0), "%")
 	figure("followers-cpu-pct-busy", followers, "%")
 	figure("fleet-cpu-pct-busy", pct(1), "%")
+	kb, err := rssKB(leaderPid)
+	if err != nil {
+		return "", err
+	}
+	figure("leader-rss-mb-busy", float64(kb)/1024, "MiB")
 	return id, nil
 }
 
@@ -288,7 +293,7 @@ func measureIdle(ctx context.Context, pid int) error {
 	}
 	cpuSeconds := float64(t1-t0) / clockTicksPerS
 	figure("leader-cpu-pct-idle", 100*cpuSeconds/time.Since(start).Seconds(), "%")
-	figure("leader-rss-mb", float64(rss)/1024, "MiB")
+	figure("leader-rss-mb-idle", float64(rss)/1024, "MiB")
 	return nil
 }
 
