@@ -124,7 +124,7 @@ func (b *bench) measureRefill(ctx context.Context) error {
 	count := max(1, b.o.nodes*deadFraction/100)
 	start := time.Now()
 	b.fleet.Kill(count)
-	err := pollUntil(ctx, refillTimeout, 50*time.Millisecond, func() error {
+	err := fleet.Poll(ctx, refillTimeout, 50*time.Millisecond, func() error {
 		if held := b.fleet.RunningTasks(); held != int(b.o.tasks) {
 			return fmt.Errorf("the live nodes run %d of %d tasks", held, b.o.tasks)
 		}
@@ -180,7 +180,7 @@ func (b *bench) failover(ctx context.Context, leader *fleet.Daemon, serviceID st
 	api := other.Client()
 	start := time.Now()
 	leader.Kill()
-	err := pollUntil(ctx, failoverLimit, failoverPeriod, func() error {
+	err := fleet.Poll(ctx, failoverLimit, failoverPeriod, func() error {
 		cctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
 		svc, _, err := api.ServiceInspect(cctx, serviceID, false)
@@ -210,7 +210,7 @@ func (b *bench) restart(ctx context.Context, dead, via *fleet.Daemon) error {
 			b.mgrs[i] = d
 		}
 	}
-	return pollUntil(ctx, failoverLimit, 100*time.Millisecond, func() error {
+	return fleet.Poll(ctx, failoverLimit, 100*time.Millisecond, func() error {
 		nodes, err := via.Client().NodeList(ctx, nil)
 		if err != nil {
 			return err
@@ -247,22 +247,4 @@ func raftSizes(d *fleet.Daemon, dataRoot, when string) error {
 	figure("raft-log-mb-"+when, float64(st.Size())/(1<<20), "MiB")
 	figure("raft-snapshots-mb-"+when, float64(snaps)/(1<<20), "MiB")
 	return nil
-}
-
-// pollUntil calls cond every interval until it returns nil, ctx ends or
-// timeout passes; it then returns cond's last error.
-func pollUntil(ctx context.Context, timeout, interval time.Duration, cond func() error) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return err
-		}
-		if err := sleep(ctx, interval); err != nil {
-			return err
-		}
-	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shoal-project/shoal/internal/fleet"
 	"net"
 	"os"
 	"os/exec"
@@ -221,23 +222,7 @@ func ppid(p int) int {
 }
 
 // pollUntil calls cond every pollEvery until it returns nil, ctx ends or
-// timeout passes; it then returns cond's last error.
+// timeout passes.
 func pollUntil(ctx context.Context, timeout time.Duration, cond func() error) error {
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(pollEvery)
-	defer tick.Stop()
-	for {
-		err := cond()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not within %v: %w", timeout, err)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
-		case <-tick.C:
-		}
-	}
+	return fleet.Poll(ctx, timeout, pollEvery, cond)
 }

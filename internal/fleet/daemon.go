@@ -126,7 +126,7 @@ func StartDaemon(ctx context.Context, cfg DaemonConfig) (*Daemon, error) {
 
 // waitAPI polls the daemon's API until it answers.
 func (d *Daemon) waitAPI(ctx context.Context) error {
-	return poll(ctx, daemonStartTimeout, pollInterval, func() error {
+	return Poll(ctx, daemonStartTimeout, pollInterval, func() error {
 		select {
 		case <-d.done:
 			return fmt.Errorf("%s exited at start (log: %s)", d.cfg.Name, d.logPath)
@@ -234,9 +234,9 @@ func (d *Daemon) Release() {
 	d.stopOnce.Do(func() { d.api.Close() })
 }
 
-// poll calls cond every interval until it returns nil, ctx ends, or timeout passes; it
-// then returns cond's last error.
-func poll(ctx context.Context, timeout, interval time.Duration, cond func() error) error {
+// Poll calls cond every interval until it returns nil, ctx ends, or
+// timeout passes; it then returns an error wrapping cond's last one.
+func Poll(ctx context.Context, timeout, interval time.Duration, cond func() error) error {
 	deadline := time.Now().Add(timeout)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()

@@ -122,7 +122,7 @@ func TestFleetRunsAService(t *testing.T) {
 	if held := f.RunningTasks(); held >= 10 {
 		t.Fatalf("right after two of five nodes died, the live ones run %d tasks", held)
 	}
-	err = poll(ctx, 15*time.Second, 100*time.Millisecond, func() error {
+	err = Poll(ctx, 15*time.Second, 100*time.Millisecond, func() error {
 		if held := f.RunningTasks(); held != 10 {
 			return fmt.Errorf("the live nodes run %d tasks, want 10", held)
 		}

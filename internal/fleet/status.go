@@ -34,7 +34,7 @@ func ReadyCount(ctx context.Context, api *client.Client, names []string) (int, e
 
 // WaitReady waits until node ls shows every node named in names Ready.
 func WaitReady(ctx context.Context, api *client.Client, names []string, timeout time.Duration) error {
-	return poll(ctx, timeout, clusterPoll, func() error {
+	return Poll(ctx, timeout, clusterPoll, func() error {
 		n, err := ReadyCount(ctx, api, names)
 		if err == nil && n < len(names) {
 			err = fmt.Errorf("%d of %d nodes ready", n, len(names))
@@ -60,7 +60,7 @@ func RunningTasks(ctx context.Context, api *client.Client, serviceID string) (ui
 
 // WaitRunning waits until the service has want tasks running.
 func WaitRunning(ctx context.Context, api *client.Client, serviceID string, want uint64, timeout time.Duration) error {
-	return poll(ctx, timeout, clusterPoll, func() error {
+	return Poll(ctx, timeout, clusterPoll, func() error {
 		n, err := RunningTasks(ctx, api, serviceID)
 		if err == nil && n != want {
 			err = fmt.Errorf("%d of %d tasks running", n, want)

@@ -399,7 +399,7 @@ func TestWaitsForNode(t *testing.T) {
 		{task("t", "a", desired(swarm.TaskReady)), true},
 	}
 	for i, tt := range tests {
-		if got := WaitsForNode(tt.t); got != tt.want {
+		if got := tt.t.WaitsForNode(); got != tt.want {
 			t.Errorf("%d: WaitsForNode(state %s, desired %s) = %v", i, tt.t.Status.State, tt.t.DesiredState, got)
 		}
 	}

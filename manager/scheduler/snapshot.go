@@ -97,16 +97,12 @@ func ReadSnapshot(tx store.ReadTxn) (*Snapshot, []*swarm.Task, error) {
 	}
 	var waiting []*swarm.Task
 	for _, t := range tasks {
-		if WaitsForNode(t) {
+		if t.WaitsForNode() {
 			waiting = append(waiting, t)
 		}
 	}
 	return NewSnapshot(nodes, tasks), waiting, nil
 }
-
-// WaitsForNode reports whether the scheduler should place t
-// (swarm.Task.WaitsForNode).
-func WaitsForNode(t *swarm.Task) bool { return t.WaitsForNode() }
 
 // clone returns a copy whose loads may change.
 func (s *Snapshot) clone() []nodeInfo {
