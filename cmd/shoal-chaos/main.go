@@ -34,11 +34,32 @@ func main() {
 	clients := flag.Int("clients", 4, "concurrent clients")
 	bin := flag.String("shoal", "", "the shoal binary to test (default: build ./cmd/shoal of the working directory's module)")
 	flag.Parse()
+	if err := checkFlags(*duration, *managers, *workers, *clients); err != nil {
+		fmt.Fprintln(os.Stderr, "shoal-chaos:", err)
+		os.Exit(2)
+	}
 	cfg := chaos.Config{Managers: *managers, Workers: *workers, Dir: *dir, Bin: *bin}
 	if err := run(*duration, *seed, cfg, *clients); err != nil {
 		fmt.Fprintln(os.Stderr, "shoal-chaos:", err)
 		os.Exit(1)
 	}
+}
+
+// checkFlags refuses settings the faults cannot run with, before any host
+// is made: a partition of a minority or a majority needs three managers, a
+// worker's death needs a worker.
+func checkFlags(duration time.Duration, managers, workers, clients int) error {
+	switch {
+	case duration <= 0:
+		return fmt.Errorf("--duration must be positive, got %v", duration)
+	case managers < 3:
+		return fmt.Errorf("--managers must be at least 3 (the partition faults need a majority to cut off), got %d", managers)
+	case workers < 1:
+		return fmt.Errorf("--workers must be at least 1 (the worker faults need one), got %d", workers)
+	case clients < 1:
+		return fmt.Errorf("--clients must be at least 1, got %d", clients)
+	}
+	return nil
 }
 
 // schedule draws the fault steps from the seed: a random fault, held 3 to
