@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"slices"
 	"time"
 )
@@ -154,20 +155,47 @@ func healAll(ctx context.Context, hosts []*Host) error {
 // netem adds latency and loss on every host; the network stays whole.
 func netem(ctx context.Context, c *Cluster, n Netem) (*injected, error) {
 	inj := &injected{kind: NetemAll}
+	var undos []func(context.Context) error
 	inj.heal = func(ctx context.Context) error {
 		var errs []error
-		for _, h := range c.Hosts {
-			errs = append(errs, delNetem(ctx, h.NS))
+		for _, undo := range undos {
+			errs = append(errs, undo(ctx))
 		}
 		return errors.Join(errs...)
 	}
 	for _, h := range c.Hosts {
 		inj.targets = append(inj.targets, h.Name)
-		how, err := addNetem(ctx, h.NS, n)
+		how, undo, err := addNetem(ctx, h.NS, n)
 		if err != nil {
 			return nil, errors.Join(err, inj.heal(ctx))
 		}
+		undos = append(undos, undo)
 		inj.kind = NetemAll + " (" + how + ")"
 	}
+	// A handshake with a manager waits for its SYN to be let in: it shows
+	// whether the delay is really there.
+	took, err := handshake(ctx, c.Managers[0].Addr())
+	if err == nil && took < n.Delay-n.Jitter {
+		err = fmt.Errorf("a handshake with %s took %v under a delay of %v±%v", c.Managers[0].Name, took, n.Delay, n.Jitter)
+	}
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("netem did not take effect: %w", err), inj.heal(ctx))
+	}
+	inj.kind += fmt.Sprintf(", a handshake took %v", took.Round(time.Millisecond))
 	return inj, nil
+}
+
+// handshake times a TCP handshake with addr from the harness.
+func handshake(ctx context.Context, addr string) (time.Duration, error) {
+	start := time.Now()
+	var d net.Dialer
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return 0, err
+	}
+	took := time.Since(start)
+	conn.Close()
+	return took, nil
 }

@@ -252,37 +252,34 @@ func (n Netem) String() string {
 }
 
 // addNetem adds latency and loss on host ns's eth0 with tc netem. Where the
-// kernel has no netem qdisc (sch_netem), it falls back to what it has: loss
-// by iptables' statistic match on both directions, and a token bucket (tbf)
-// whose rate limit delays bursts. It returns how the fault was made.
-func addNetem(ctx context.Context, ns string, n Netem) (string, error) {
+// kernel has no netem qdisc (sch_netem), it makes them with what it has:
+// loss by iptables' statistic match in both directions, and the delay by
+// an NFQUEUE delayer on inbound packets (delay.go). It returns how the
+// fault was made and how to remove it.
+func addNetem(ctx context.Context, ns string, n Netem) (string, func(context.Context) error, error) {
 	err := inNS(ctx, ns, "tc", "qdisc", "replace", "dev", "eth0", "root", "netem",
 		"delay", fmt.Sprintf("%dms", n.Delay.Milliseconds()), fmt.Sprintf("%dms", n.Jitter.Milliseconds()),
 		"loss", fmt.Sprintf("%.1f%%", n.LossPc))
 	if err == nil {
-		return "netem " + n.String(), nil
+		undo := func(ctx context.Context) error {
+			return inNS(ctx, ns, "tc", "qdisc", "del", "dev", "eth0", "root")
+		}
+		return "netem " + n.String(), undo, nil
 	}
 	if !strings.Contains(err.Error(), "qdisc kind is unknown") {
-		return "", err
+		return "", nil, err
 	}
 	p := fmt.Sprintf("%.3f", n.LossPc/100)
 	for _, chain := range []string{"INPUT", "OUTPUT"} {
 		if err := inNS(ctx, ns, "iptables", "-A", chain, "-m", "statistic", "--mode", "random", "--probability", p, "-j", "DROP"); err != nil {
-			return "", err
+			return "", nil, errors.Join(err, healFilters(ctx, ns))
 		}
 	}
-	err = inNS(ctx, ns, "tc", "qdisc", "replace", "dev", "eth0", "root", "tbf",
-		"rate", fallbackRate, "burst", "16kb", "latency", fmt.Sprintf("%dms", 2*n.Delay.Milliseconds()))
+	d, err := addDelay(ctx, ns, n.Delay, n.Jitter)
 	if err != nil {
-		return "", err
+		return "", nil, errors.Join(err, healFilters(ctx, ns))
 	}
-	return fmt.Sprintf("no sch_netem: iptables loss %.0f%% + tbf %s", n.LossPc, fallbackRate), nil
-}
-
-// fallbackRate is the token bucket's rate where netem is missing.
-const fallbackRate = "2mbit"
-
-// delNetem removes the latency and loss of host ns.
-func delNetem(ctx context.Context, ns string) error {
-	return errors.Join(inNS(ctx, ns, "tc", "qdisc", "del", "dev", "eth0", "root"), healFilters(ctx, ns))
+	undo := func(ctx context.Context) error { return errors.Join(delDelay(ctx, ns, d), healFilters(ctx, ns)) }
+	return fmt.Sprintf("no sch_netem: inbound delay %v±%v by nfqueue, loss %.0f%% each way by iptables",
+		n.Delay, n.Jitter, n.LossPc), undo, nil
 }
