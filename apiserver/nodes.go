@@ -31,11 +31,14 @@ func (s *server) listNodes(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]wire.Node, 0, len(views))
-	for _, v := range views {
-		out = append(out, nodeToWire(v, env))
+	body, err := s.nodes.list(views, env, filters == nil)
+	if err != nil {
+		return err
 	}
-	return writeJSON(w, http.StatusOK, out)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(body)
+	return err
 }
 
 // inspectNode answers GET /nodes/{id}; the control API resolves the
@@ -90,7 +93,7 @@ func (s *server) nodeEnv(ctx context.Context, ctl Control) (dockerapi.NodeEnv, e
 	if err != nil {
 		return dockerapi.NodeEnv{}, err
 	}
-	tls, err := dockerapi.TLSInfoFromPEM(c.RootCA.CertPEM)
+	tls, err := s.nodes.tlsInfo(c.RootCA.CertPEM)
 	if err != nil {
 		return dockerapi.NodeEnv{}, err
 	}

@@ -44,6 +44,7 @@ type server struct {
 	// leading {version} wildcard would conflict with the plain patterns.
 	plain     *http.ServeMux
 	versioned *http.ServeMux
+	nodes     nodeJSON // node list encodings kept between calls
 }
 
 // New returns the Docker Engine API handler. It panics if cfg.Backend is nil.

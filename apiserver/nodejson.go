@@ -1,0 +1,109 @@
+package apiserver
+
+import (
+	"bytes"
+	"encoding/json"
+	"sync"
+
+	wire "github.com/moby/moby/api/types/swarm"
+	"github.com/shoal-project/shoal/dockerapi"
+	"github.com/shoal-project/shoal/manager/controlapi"
+	"github.com/shoal-project/shoal/swarm"
+)
+
+// nodeJSON keeps each node's wire JSON between node lists. A list of 1,000
+// nodes is 1.2 MB of JSON, and between two lists few nodes change. The
+// store never changes a node in place (an update stores a new object), so
+// the same object with the same manager status and the same environment
+// encodes to the same bytes.
+type nodeJSON struct {
+	mu   sync.Mutex
+	byID map[swarm.NodeID]nodeJSONEntry
+	// The root CA last parsed for NodeEnv, and what it gave.
+	caPEM []byte
+	tls   wire.TLSInfo
+}
+
+type nodeJSONEntry struct {
+	node      *swarm.Node
+	ms        controlapi.ManagerStatus
+	isManager bool
+	env       envKey
+	raw       []byte
+}
+
+type envKey struct{ trustRoot, engine string }
+
+// tlsInfo is dockerapi.TLSInfoFromPEM, parsed again only when the root CA
+// changes.
+func (c *nodeJSON) tlsInfo(caPEM []byte) (wire.TLSInfo, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.caPEM != nil && bytes.Equal(c.caPEM, caPEM) {
+		return c.tls, nil
+	}
+	info, err := dockerapi.TLSInfoFromPEM(caPEM)
+	if err != nil {
+		return wire.TLSInfo{}, err
+	}
+	c.caPEM, c.tls = bytes.Clone(caPEM), info
+	return info, nil
+}
+
+// list encodes views as a JSON array, as writeJSON would, reusing the
+// encoding of every node unchanged since the last list. all says the views
+// are every node of the swarm: entries of nodes not among them are dropped.
+func (c *nodeJSON) list(views []controlapi.NodeView, env dockerapi.NodeEnv, all bool) ([]byte, error) {
+	key := envKey{env.TLSInfo.TrustRoot, env.EngineVersion}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byID == nil || all {
+		prev := c.byID
+		c.byID = make(map[swarm.NodeID]nodeJSONEntry, len(views))
+		for _, v := range views {
+			if e, ok := prev[v.ID]; ok {
+				c.byID[v.ID] = e
+			}
+		}
+	}
+	out := make([]byte, 0, 64+len(views)*1300)
+	out = append(out, '[')
+	for i, v := range views {
+		e, ok := c.byID[v.ID]
+		if !ok || !e.matches(v, key) {
+			raw, err := encodeCompact(nodeToWire(v, env))
+			if err != nil {
+				return nil, err
+			}
+			e = nodeJSONEntry{node: v.Node, isManager: v.ManagerStatus != nil, env: key, raw: raw}
+			if v.ManagerStatus != nil {
+				e.ms = *v.ManagerStatus
+			}
+			c.byID[v.ID] = e
+		}
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, e.raw...)
+	}
+	return append(out, ']', '\n'), nil
+}
+
+func (e nodeJSONEntry) matches(v controlapi.NodeView, key envKey) bool {
+	if e.node != v.Node || e.env != key || e.isManager != (v.ManagerStatus != nil) {
+		return false
+	}
+	return v.ManagerStatus == nil || e.ms == *v.ManagerStatus
+}
+
+// encodeCompact is v's JSON as writeJSON writes it (HTML characters not
+// escaped), without the final newline.
+func encodeCompact(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+}
