@@ -17,9 +17,12 @@ import (
 // the same object with the same manager status and the same environment
 // encodes to the same bytes.
 type nodeJSON struct {
-	mu   sync.Mutex
-	byID map[swarm.NodeID]nodeJSONEntry
+	mu      sync.Mutex
+	byID    map[swarm.NodeID]nodeJSONEntry
+	lastAll int // nodes in the last unfiltered list
+
 	// The root CA last parsed for NodeEnv, and what it gave.
+	tlsMu sync.Mutex
 	caPEM []byte
 	tls   wire.TLSInfo
 }
@@ -32,13 +35,19 @@ type nodeJSONEntry struct {
 	raw       []byte
 }
 
-type envKey struct{ trustRoot, engine string }
+// envKey is everything of a NodeEnv that goes into a node's wire form.
+type envKey struct{ trustRoot, subject, publicKey, engine string }
+
+func keyOf(env dockerapi.NodeEnv) envKey {
+	t := env.TLSInfo
+	return envKey{t.TrustRoot, string(t.CertIssuerSubject), string(t.CertIssuerPublicKey), env.EngineVersion}
+}
 
 // tlsInfo is dockerapi.TLSInfoFromPEM, parsed again only when the root CA
 // changes.
 func (c *nodeJSON) tlsInfo(caPEM []byte) (wire.TLSInfo, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.tlsMu.Lock()
+	defer c.tlsMu.Unlock()
 	if c.caPEM != nil && bytes.Equal(c.caPEM, caPEM) {
 		return c.tls, nil
 	}
@@ -54,10 +63,15 @@ func (c *nodeJSON) tlsInfo(caPEM []byte) (wire.TLSInfo, error) {
 // encoding of every node unchanged since the last list. all says the views
 // are every node of the swarm: entries of nodes not among them are dropped.
 func (c *nodeJSON) list(views []controlapi.NodeView, env dockerapi.NodeEnv, all bool) ([]byte, error) {
-	key := envKey{env.TLSInfo.TrustRoot, env.EngineVersion}
+	key := keyOf(env)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.byID == nil || all {
+	// A full list keeps only its own nodes; filtered lists alone could
+	// otherwise keep removed nodes' encodings forever.
+	if all || c.byID == nil || len(c.byID) > 2*c.lastAll+64 {
+		if all {
+			c.lastAll = len(views)
+		}
 		prev := c.byID
 		c.byID = make(map[swarm.NodeID]nodeJSONEntry, len(views))
 		for _, v := range views {
@@ -71,7 +85,8 @@ func (c *nodeJSON) list(views []controlapi.NodeView, env dockerapi.NodeEnv, all 
 	for i, v := range views {
 		e, ok := c.byID[v.ID]
 		if !ok || !e.matches(v, key) {
-			raw, err := encodeCompact(nodeToWire(v, env))
+			w := nodeToWire(v, env)
+			raw, err := encodeCompact(&w)
 			if err != nil {
 				return nil, err
 			}

@@ -78,6 +78,8 @@ func TestNodeListEncodingFollowsChanges(t *testing.T) {
 	check("the engine version changed", true)
 	env.TLSInfo.TrustRoot = "root-2"
 	check("the root CA changed", true)
+	env.TLSInfo.CertIssuerPublicKey = []byte{1, 2, 3}
+	check("the root CA's key changed", true)
 
 	views = views[1:3]
 	check("a filtered list", false)

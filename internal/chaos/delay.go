@@ -21,6 +21,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -44,6 +45,7 @@ const (
 
 	nfqCmdBind   = 1
 	nfqCopyMeta  = 1 // metadata only: the packet's bytes stay in the kernel
+	nfqFlagOpen  = 1 // accept rather than drop when the queue is full
 	nfqFlagGSO   = 4 // hand over GSO packets whole rather than segmented
 	nfAccept     = 1
 	nfqQueueMax  = 1 << 16
@@ -67,6 +69,9 @@ type delayer struct {
 	pending chan queued
 	stop    chan struct{}
 	wg      sync.WaitGroup
+	seen    atomic.Int64 // packets handed to the releaser
+	stopped sync.Once
+	closed  sync.Once // the socket; after that the rule's bypass lets packets in
 	errMu   sync.Mutex
 	err     error
 }
@@ -106,11 +111,10 @@ func (d *delayer) configure() error {
 	if err := unix.Bind(d.fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		return err
 	}
-	_ = unix.SetsockoptInt(d.fd, unix.SOL_NETLINK, unix.NETLINK_NO_ENOBUFS, 1)
 	_ = unix.SetsockoptInt(d.fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20)
 	params := make([]byte, 5)
 	params[4] = nfqCopyMeta
-	flags := binary.BigEndian.AppendUint32(nil, nfqFlagGSO)
+	flags := binary.BigEndian.AppendUint32(nil, nfqFlagOpen|nfqFlagGSO)
 	for i, attrs := range [][]nlAttr{
 		{{nfqaCfgCmd, []byte{nfqCmdBind, 0, 0, 0}}},
 		{{nfqaCfgParams, params}},
@@ -183,23 +187,29 @@ func (d *delayer) request(msgType uint16, seq uint32, ack bool, attrs []nlAttr) 
 }
 
 // read receives queued packets and hands their ids, with their release
-// times, to the releaser.
+// times, to the releaser. Once told to stop, it hands over what is left in
+// the socket too (the rule is gone by then), so that every packet gets
+// its verdict; if it fails, the releaser lets everything go and closes
+// the socket, and the rule's bypass lets packets in undelayed.
 func (d *delayer) read() {
 	defer d.wg.Done()
 	defer close(d.pending)
 	buf := make([]byte, nfqRecvBytes)
 	var last time.Time
 	for {
+		flags := 0
 		select {
 		case <-d.stop:
-			return
+			flags = unix.MSG_DONTWAIT
 		default:
 		}
-		n, _, err := unix.Recvfrom(d.fd, buf, 0)
-		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) || errors.Is(err, unix.ENOBUFS) {
+		n, _, err := unix.Recvfrom(d.fd, buf, flags)
+		switch {
+		case flags != 0 && (err != nil || n == 0):
+			return // stopping, and the socket is empty
+		case errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR):
 			continue
-		}
-		if err != nil {
+		case err != nil:
 			d.fail(fmt.Errorf("receive queued packets: %w", err))
 			return
 		}
@@ -209,6 +219,10 @@ func (d *delayer) read() {
 			return
 		}
 		for _, m := range msgs {
+			if err := netlinkError(m); err != nil {
+				d.fail(fmt.Errorf("the kernel refused a verdict: %w", err))
+				return
+			}
 			id, ok := packetID(m)
 			if !ok {
 				continue
@@ -221,13 +235,22 @@ func (d *delayer) read() {
 				at = last // never overtake an earlier packet
 			}
 			last = at
-			select {
-			case d.pending <- queued{id: id, release: at}:
-			case <-d.stop:
-				return
-			}
+			d.seen.Add(1)
+			// The releaser takes from pending until it is closed.
+			d.pending <- queued{id: id, release: at}
 		}
 	}
+}
+
+// netlinkError is the error an NLMSG_ERROR message carries, or nil.
+func netlinkError(m syscall.NetlinkMessage) error {
+	if m.Header.Type != unix.NLMSG_ERROR || len(m.Data) < 4 {
+		return nil
+	}
+	if errno := -int32(binary.NativeEndian.Uint32(m.Data)); errno != 0 {
+		return unix.Errno(errno)
+	}
+	return nil
 }
 
 // packetID returns the id of a queued-packet message.
@@ -255,13 +278,22 @@ func packetID(m syscall.NetlinkMessage) (uint32, bool) {
 }
 
 // release accepts each packet at its release time; one batch verdict
-// accepts every packet up to the newest one due.
+// accepts every packet up to the newest one due. It returns once the
+// reader has closed pending, after every packet handed over got its
+// verdict.
 func (d *delayer) release() {
 	defer d.wg.Done()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var head queued
 	have := false
+	defer func() {
+		select {
+		case <-d.stop:
+		default: // the reader failed: stop delaying altogether
+			d.closeSocket()
+		}
+	}()
 	for {
 		if !have {
 			select {
@@ -271,7 +303,7 @@ func (d *delayer) release() {
 				}
 				head, have = q, true
 			case <-d.stop:
-				d.drain()
+				d.drain(0)
 				return
 			}
 		}
@@ -280,9 +312,7 @@ func (d *delayer) release() {
 			select {
 			case <-timer.C:
 			case <-d.stop:
-				// Let everything held so far go at once.
-				d.verdict(head.id)
-				d.drain()
+				d.drain(head.id) // let everything go at once
 				return
 			}
 		}
@@ -308,10 +338,15 @@ func (d *delayer) release() {
 	}
 }
 
-// drain accepts whatever is still pending, without delay.
-func (d *delayer) drain() {
+// drain accepts, without delay, held (the newest packet held, or 0) and
+// everything the reader still hands over until it closes pending.
+func (d *delayer) drain(held uint32) {
+	last := held
 	for q := range d.pending {
-		d.verdict(q.id)
+		last = q.id
+	}
+	if last != 0 {
+		d.verdict(last)
 	}
 }
 
@@ -334,14 +369,17 @@ func (d *delayer) fail(err error) {
 
 // Close accepts every packet still held, unbinds the queue and returns the
 // first error the delayer met. Remove the rule that feeds the queue first.
+// Close may be called more than once.
 func (d *delayer) Close() error {
-	close(d.stop)
+	d.stopped.Do(func() { close(d.stop) })
 	d.wg.Wait()
-	unix.Close(d.fd)
+	d.closeSocket()
 	d.errMu.Lock()
 	defer d.errMu.Unlock()
 	return d.err
 }
+
+func (d *delayer) closeSocket() { d.closed.Do(func() { unix.Close(d.fd) }) }
 
 // inNetns runs fn on an OS thread that has entered network namespace ns
 // (a name under /run/netns). Sockets fn makes stay in ns for their life.
@@ -356,7 +394,7 @@ func inNetns(ns string, fn func() error) error {
 		runtime.LockOSThread()
 		// The thread is not unlocked: if it cannot go back to its own
 		// namespace, it must die with this goroutine rather than serve others.
-		self, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
+		self, err := os.Open("/proc/thread-self/ns/net")
 		if err != nil {
 			errc <- err
 			return
@@ -384,19 +422,19 @@ func addDelay(ctx context.Context, ns string, delay, jitter time.Duration) (*del
 	if err != nil {
 		return nil, err
 	}
-	if err := inNS(ctx, ns, "iptables", delayRule("-A")...); err != nil {
-		return nil, errors.Join(err, d.Close())
+	err = inNS(ctx, ns, "iptables", "-t", "mangle", "-A", "PREROUTING", "-i", "eth0",
+		"-j", "NFQUEUE", "--queue-num", fmt.Sprint(delayQueue), "--queue-bypass")
+	if err != nil {
+		// The rule may be there even so (a timeout after it was added).
+		flush := inNS(context.WithoutCancel(ctx), ns, "iptables", "-t", "mangle", "-F", "PREROUTING")
+		return nil, errors.Join(err, flush, d.Close())
 	}
 	return d, nil
 }
 
-// delDelay removes the rule, then lets the held packets go.
+// delDelay removes the rule (every copy: the host's namespace is the
+// harness's own), then lets the held packets go.
 func delDelay(ctx context.Context, ns string, d *delayer) error {
-	err := inNS(ctx, ns, "iptables", delayRule("-D")...)
+	err := inNS(ctx, ns, "iptables", "-t", "mangle", "-F", "PREROUTING")
 	return errors.Join(err, d.Close())
-}
-
-func delayRule(op string) []string {
-	return []string{"-t", "mangle", op, "PREROUTING", "-i", "eth0",
-		"-j", "NFQUEUE", "--queue-num", fmt.Sprint(delayQueue), "--queue-bypass"}
 }

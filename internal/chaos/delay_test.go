@@ -56,6 +56,7 @@ func TestDelayAddsLatency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer d.Close() // a second Close does nothing
 	payload := make([]byte, 256<<10)
 	_, _ = rand.Read(payload)
 	for i := range 3 {
@@ -96,4 +97,55 @@ func TestDelayAddsLatency(t *testing.T) {
 		t.Fatalf("after the delay is removed: %v", err)
 	}
 	c.Close()
+}
+
+// TestDelayCloseLetsHeldPacketsGo checks that removing the delay delivers
+// what it holds: a datagram held for a minute arrives once the delay is
+// removed (UDP would never send it again).
+func TestDelayCloseLetsHeldPacketsGo(t *testing.T) {
+	if err := Preflight(); err != nil {
+		t.Skip(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	netw, err := setupNetwork(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer netw.close(context.Background())
+	ns, ip := netw.ns(1), netw.ip(1)
+	var pc net.PacketConn
+	if err := inNetns(ns, func() (err error) { pc, err = net.ListenPacket("udp", ip+":0"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+
+	d, err := addDelay(ctx, ns, time.Minute, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	c, err := net.Dial("udp", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("held")); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); d.seen.Load() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the delayer never saw the datagram")
+		}
+		time.Sleep(time.Millisecond) // polls a counter, with a deadline
+	}
+	if err := delDelay(ctx, ns, d); err != nil {
+		t.Fatal(err)
+	}
+	_ = pc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 16)
+	n, _, err := pc.ReadFrom(buf)
+	if err != nil || string(buf[:n]) != "held" {
+		t.Fatalf("the held datagram was not delivered when the delay was removed: %q, %v", buf[:n], err)
+	}
 }
