@@ -10,9 +10,14 @@ import (
 	"github.com/shoal-project/shoal/ca"
 )
 
-// DialTimeout bounds connecting to a peer, so that a dead manager is given
-// up on quickly and the caller can try the next.
+// DialTimeout bounds connecting to a peer (TCP), so that a dead manager
+// is given up on quickly and the caller can try the next.
 const DialTimeout = 2 * time.Second
+
+// idleTimeout is how long an unused connection to a peer is kept. Nodes
+// talk to a few managers only, so keeping them costs little, and a node
+// that moves between managers then does not pay a handshake each time.
+const idleTimeout = 5 * time.Minute
 
 // NewHTTPClient returns a client for RPCs to other nodes' cluster ports,
 // authenticated with creds (read at each new connection, so a renewed
@@ -42,15 +47,14 @@ func NewBootstrapClient(conf *tls.Config) *http.Client {
 func newClient(conf func() *tls.Config) *http.Client {
 	tr := &http.Transport{
 		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: DialTimeout}, Config: conf()}
-			return d.DialContext(ctx, network, addr)
+			return dialTLS(ctx, network, addr, conf())
 		},
 		ForceAttemptHTTP2: true, // with a custom dialer, HTTP/2 is opt-in
 		// One dial at a time per peer: requests that start together wait
 		// for the first HTTP/2 connection instead of each dialing its own.
 		MaxConnsPerHost:       1,
 		MaxIdleConnsPerHost:   4,
-		IdleConnTimeout:       30 * time.Second,
+		IdleConnTimeout:       idleTimeout,
 		ResponseHeaderTimeout: 0,
 		// One connection carries every request to a peer: a connection
 		// that went silent (a frozen or cut-off peer) is pinged and closed
@@ -58,4 +62,28 @@ func newClient(conf func() *tls.Config) *http.Client {
 		HTTP2: &http.HTTP2Config{SendPingTimeout: 5 * time.Second, PingTimeout: 3 * time.Second},
 	}
 	return &http.Client{Transport: tr}
+}
+
+// dialTLS connects within DialTimeout, then completes the TLS handshake
+// within handshakeTimeout.
+func dialTLS(ctx context.Context, network, addr string, conf *tls.Config) (net.Conn, error) {
+	d := &net.Dialer{Timeout: DialTimeout}
+	raw, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	if conf.ServerName == "" {
+		conf = conf.Clone()
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			conf.ServerName = host
+		}
+	}
+	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+	defer cancel()
+	conn := tls.Client(raw, conf)
+	if err := conn.HandshakeContext(hctx); err != nil {
+		raw.Close()
+		return nil, err
+	}
+	return conn, nil
 }

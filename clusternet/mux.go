@@ -24,7 +24,13 @@ const (
 // it to the leader, so this is well above net/http's default of 250.
 const MaxStreams = 4096
 
-const handshakeTimeout = 5 * time.Second
+// handshakeTimeout bounds a TLS handshake on the cluster port, on either
+// side, once connected. It is well above DialTimeout: a peer that accepted
+// the connection is alive, and on a loaded machine a handshake given up on
+// half-way is CPU thrown away that the next attempt spends again (a
+// client's dial goes on after the request that started it gave up, and
+// the connection is kept for the next one).
+const handshakeTimeout = 10 * time.Second
 
 // Mux accepts TLS connections on the cluster port and hands each to the
 // Raft layer or the HTTP listener.

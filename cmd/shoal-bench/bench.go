@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"log/slog"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +34,7 @@ type bench struct {
 	sockDir string // short paths for the API sockets
 	mgrs    []*fleet.Daemon
 	fleet   *fleet.Fleet
+	closers []func() error // files to close at the end
 }
 
 func run(ctx context.Context, o options) (err error) {
@@ -52,11 +55,23 @@ func run(ctx context.Context, o options) (err error) {
 		return err
 	}
 	busy := b.profile(ctx, leader, "profile?seconds=20", "busy-cpu.pprof")
-	serviceID, err := b.measureService(ctx, api, leader.Pid())
+	var follower *fleet.Daemon
+	for _, d := range b.mgrs {
+		if d != leader {
+			follower = d
+		}
+	}
+	busyFollower := b.profile(ctx, follower, "profile?seconds=20", "busy-cpu-follower.pprof")
+	stopFleetProfile, err := b.profileSelf("busy-cpu-fleet.pprof")
 	if err != nil {
 		return err
 	}
-	if err := <-busy; err != nil {
+	serviceID, err := b.measureService(ctx, api, leader.Pid())
+	stopFleetProfile()
+	if err != nil {
+		return err
+	}
+	if err := errors.Join(<-busy, <-busyFollower); err != nil {
 		return err
 	}
 	if err := sleep(ctx, settle); err != nil {
@@ -93,10 +108,10 @@ func run(ctx context.Context, o options) (err error) {
 
 // profile saves one of the leader's profiles into the --profile directory
 // in the background; the channel yields the outcome (nil at once without
-// --profile).
+// --profile or without a daemon).
 func (b *bench) profile(ctx context.Context, d *fleet.Daemon, name, file string) <-chan error {
 	done := make(chan error, 1)
-	if b.o.profile == "" {
+	if b.o.profile == "" || d == nil {
 		done <- nil
 		return done
 	}
@@ -108,6 +123,40 @@ func (b *bench) profile(ctx context.Context, d *fleet.Daemon, name, file string)
 		done <- d.Profile(ctx, name, filepath.Join(b.o.profile, file))
 	}()
 	return done
+}
+
+// fleetLogger is the simulated agents' logger: debug lines into the
+// --fleet-log file, or nothing.
+func (b *bench) fleetLogger() (*slog.Logger, error) {
+	if b.o.fleetLog == "" {
+		return nil, nil
+	}
+	f, err := os.Create(b.o.fleetLog)
+	if err != nil {
+		return nil, err
+	}
+	b.closers = append(b.closers, f.Close)
+	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug})), nil
+}
+
+// profileSelf starts a CPU profile of this process (the simulated fleet)
+// into the --profile directory; the function returned stops it.
+func (b *bench) profileSelf(file string) (stop func(), err error) {
+	if b.o.profile == "" {
+		return func() {}, nil
+	}
+	if err := os.MkdirAll(b.o.profile, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.Create(filepath.Join(b.o.profile, file))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // setup makes the directories and finds or builds the binary.
@@ -186,8 +235,12 @@ func (b *bench) measureNodesReady(ctx context.Context, api *client.Client) error
 		addrs[i] = d.Addr()
 	}
 	start := time.Now()
+	logger, err := b.fleetLogger()
+	if err != nil {
+		return err
+	}
 	b.fleet, err = fleet.Start(ctx, fleet.FleetConfig{Managers: addrs, Token: sw.JoinTokens.Worker,
-		Nodes: b.o.nodes, Parallelism: joinParallelism})
+		Nodes: b.o.nodes, Parallelism: joinParallelism, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -362,6 +415,9 @@ func (b *bench) cleanup() error {
 		if err := b.fleet.Stop(); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	for _, c := range b.closers {
+		errs = append(errs, c())
 	}
 	if b.o.keep {
 		for _, d := range b.mgrs {

@@ -18,6 +18,7 @@ type options struct {
 	bin       string
 	profile   string // directory for the leader's profiles; empty: none
 	failovers int
+	fleetLog  string // file for the simulated agents' debug log; empty: none
 	// apiClient, set in the child process only, is the socket whose API
 	// latency it measures (see measureAPILatencyApart).
 	apiClient string
@@ -32,6 +33,7 @@ func main() {
 	flag.StringVar(&o.bin, "bin", "", "shoal binary (default: go build ./cmd/shoal into a temporary directory)")
 	flag.StringVar(&o.profile, "profile", "", "save the leader's CPU profiles (busy: the first 20 s after create; idle) and heap into this directory; managers run with --debug")
 	flag.IntVar(&o.failovers, "failovers", 3, "leader kills timed (each killed manager restarts before the next)")
+	flag.StringVar(&o.fleetLog, "fleet-log", "", "write the simulated agents' debug log (heartbeat and report failures) to this file")
 	flag.StringVar(&o.apiClient, "api-latency-client", "", "internal: time API calls to this socket and print the figures (the bench runs itself so)")
 	flag.Parse()
 	if o.apiClient != "" {

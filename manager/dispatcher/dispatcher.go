@@ -34,7 +34,7 @@ type Config struct {
 // Dispatcher tracks node liveness on the leader.
 type Dispatcher struct {
 	cfg     Config
-	beatCh  chan swarm.NodeID
+	beatCh  chan beat
 	reports chan statusReport // to statusWriter
 	doneCh  chan struct{}     // closed when Run returns
 	// runCtx ends when Run returns, for request goroutines that wait on
@@ -49,17 +49,30 @@ func New(cfg Config) *Dispatcher {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	runCtx, runDone := context.WithCancel(context.Background())
-	return &Dispatcher{cfg: cfg, beatCh: make(chan swarm.NodeID, 256), reports: make(chan statusReport, 1024),
+	return &Dispatcher{cfg: cfg, beatCh: make(chan beat, 256), reports: make(chan statusReport, 1024),
 		doneCh: make(chan struct{}), runCtx: runCtx, runDone: runDone}
+}
+
+// beat is one heartbeat, as the liveness loop records it.
+type beat struct {
+	id   swarm.NodeID
+	addr string // the cluster address the node reported
+	// revive: the node's stored status is not Ready at that address.
+	revive bool
 }
 
 // Run owns the liveness table until ctx ends. A dispatcher runs once (one
 // leadership term); make a new one for the next.
 //
-// The loop never waits for a commit: a write of liveness verdicts runs in
-// its own goroutine, one at a time, while heartbeats go on being recorded.
-// (Waiting here once let a slow commit delay heartbeats past the grace
-// period, which marked more nodes down, which made more writes.)
+// The loop never waits for a commit: a write of liveness changes runs in
+// its own goroutine, one at a time, while heartbeats go on being recorded;
+// changes due meanwhile go into the next write. (Waiting here once let a
+// slow commit delay heartbeats past the grace period, which marked more
+// nodes down, which made more writes.) Both directions are written so: a
+// silent node going Unknown or Down, and a node heard from again going
+// Ready. A heartbeat never waits for a write: under load, a thousand nodes
+// coming back each with a Raft entry of its own, and each heartbeat
+// waiting for it, had kept nodes silent and Unknown in a loop.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	defer close(d.doneCh)
 	defer d.runDone()
@@ -69,15 +82,15 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	defer stopWriter()
 	wg.Add(1)
 	go func() { defer wg.Done(); d.statusWriter(wctx) }()
-	seen := map[swarm.NodeID]time.Time{}
+	lv := &liveness{seen: map[swarm.NodeID]time.Time{}, addrs: map[swarm.NodeID]string{}, start: time.Now()}
 	for id, at := range d.cfg.LastSeen {
-		seen[id] = at
+		lv.seen[id] = at
 	}
-	start := time.Now()
 	spec := d.spec()
 	tick := time.NewTicker(spec.HeartbeatPeriod / 2)
 	defer tick.Stop()
-	var writing chan struct{} // non-nil while a verdict write is in flight
+	var writing chan struct{} // non-nil while a write is in flight
+	due := false              // changes may be due: look when no write is in flight
 	for {
 		select {
 		case <-ctx.Done():
@@ -85,8 +98,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				<-writing // the write ends with ctx
 			}
 			return nil
-		case id := <-d.beatCh:
-			seen[id] = time.Now()
+		case b := <-d.beatCh:
+			lv.seen[b.id], lv.addrs[b.id] = time.Now(), b.addr
+			due = due || b.revive
 		case <-writing:
 			writing = nil
 		case <-tick.C:
@@ -94,15 +108,26 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				spec = s
 				tick.Reset(spec.HeartbeatPeriod / 2)
 			}
-			if writing != nil {
-				continue
-			}
-			if changes := d.verdicts(seen, start, spec); len(changes) > 0 {
+			due = true
+		}
+		if due && writing == nil {
+			due = false
+			if changes := d.changes(lv, spec); len(changes) > 0 {
 				writing = make(chan struct{})
 				go func() { defer close(writing); d.write(ctx, changes) }()
 			}
 		}
 	}
+}
+
+// liveness is what the loop knows of heartbeats: when each node was last
+// heard from, and at which address.
+type liveness struct {
+	seen  map[swarm.NodeID]time.Time
+	addrs map[swarm.NodeID]string
+	start time.Time // a node never heard from counts as seen then
+	// holding: Down verdicts are held back (mass silence).
+	holding bool
 }
 
 func (d *Dispatcher) spec() swarm.DispatcherSpec {
@@ -113,21 +138,47 @@ func (d *Dispatcher) spec() swarm.DispatcherSpec {
 	return c.Spec.Dispatcher
 }
 
-// verdicts lists the silent nodes to mark Unknown, then Down. A node never
-// heard from by this leader counts as seen when the leader started.
-func (d *Dispatcher) verdicts(seen map[swarm.NodeID]time.Time, start time.Time, spec swarm.DispatcherSpec) []store.NodeChange {
+// changes lists the nodes heard from lately that are not stored as Ready
+// at the address they report, and the silent nodes to mark Unknown, then
+// Down (see massSilence).
+func (d *Dispatcher) changes(lv *liveness, spec swarm.DispatcherSpec) []store.NodeChange {
 	nodes, err := store.ListNodes(d.cfg.Store.ReadTxn())
 	if err != nil {
 		return nil
 	}
 	now := time.Now()
-	var out []store.NodeChange
-	for _, n := range nodes {
-		last, ok := seen[n.ID]
-		if !ok {
-			last = start
+	silence := make([]time.Duration, len(nodes))
+	live, silent := 0, 0 // nodes not stored as Down, and those of them silent
+	for i, n := range nodes {
+		last, ok := lv.seen[n.ID]
+		if !ok { // never heard from: count from this term's start or the node's creation
+			last = lv.start
+			if n.CreatedAt.After(last) {
+				last = n.CreatedAt
+			}
 		}
-		next := nextState(n.Status.State, now.Sub(last), spec)
+		silence[i] = now.Sub(last)
+		if n.Status.State != swarm.NodeStateDown {
+			live++
+			if silence[i] >= 2*spec.HeartbeatPeriod {
+				silent++
+			}
+		}
+	}
+	lv.hold(d.cfg.Logger, live >= massSilenceMin && 2*silent >= live, silent, live)
+	var out []store.NodeChange
+	for i, n := range nodes {
+		if addr, heard := lv.addrs[n.ID]; heard && silence[i] < 2*spec.HeartbeatPeriod {
+			if n.Status.State != swarm.NodeStateReady || n.Status.ClusterAddr != addr {
+				st := swarm.NodeStatus{State: swarm.NodeStateReady, Addr: dispatchapi.Host(addr), ClusterAddr: addr}
+				out = append(out, store.NodeChange{ID: n.ID, From: n.Status.State, Status: st})
+			}
+			continue
+		}
+		next := nextState(n.Status.State, silence[i], spec)
+		if next == swarm.NodeStateDown && lv.holding {
+			next = swarm.NodeStateUnknown
+		}
 		if next == n.Status.State {
 			continue
 		}
@@ -138,7 +189,38 @@ func (d *Dispatcher) verdicts(seen map[swarm.NodeID]time.Time, start time.Time, 
 	return out
 }
 
-// write proposes liveness verdicts as one command.
+// massSilenceMin is the number of nodes (not already Down) from which
+// mass silence holds back Down verdicts.
+//
+// When at least half of those nodes are silent at once, the likelier cause
+// is this leader (overloaded, or cut off from them) rather than that half
+// the swarm died together: the silent nodes go Unknown but not Down, so
+// their tasks are not rescheduled, until fewer than half are silent. On a
+// loaded 2-core machine with 1,000 nodes, a burst of work on the leader
+// kept heartbeats waiting past the grace period; marking those nodes Down
+// rescheduled thousands of tasks, which loaded the leader further: tasks
+// per second fell from 2,000 to under 200. (Kubernetes' node lifecycle
+// controller stops evictions in a zone whose nodes mostly fail together,
+// for the same reason.) Smaller swarms, and a tenth of the nodes dying,
+// are handled as before.
+const massSilenceMin = 10
+
+// hold records whether Down verdicts are held back, and says so when
+// that changes.
+func (lv *liveness) hold(log *slog.Logger, hold bool, silent, live int) {
+	if hold == lv.holding {
+		return
+	}
+	lv.holding = hold
+	if hold {
+		log.Warn("most nodes are silent at once: not marking them down while that lasts (this leader may be overloaded or cut off)",
+			"silent", silent, "nodes", live)
+	} else {
+		log.Info("most nodes are heard from again: silent nodes are marked down as usual", "silent", silent, "nodes", live)
+	}
+}
+
+// write proposes liveness changes as one command.
 func (d *Dispatcher) write(ctx context.Context, changes []store.NodeChange) {
 	if err := d.cfg.Proposer.Propose(ctx, store.NewUpdateNodeStatuses(changes)); err != nil {
 		d.cfg.Logger.Debug("node status write failed", "nodes", len(changes), "err", err)
@@ -175,20 +257,15 @@ func (d *Dispatcher) Heartbeat(ctx context.Context, id swarm.NodeID, req dispatc
 		return dispatchapi.HeartbeatResponse{}, swarm.ErrNoLeader
 	default:
 	}
+	// A node to bring back to Ready is written by the loop, with the others
+	// due (see Run).
+	revive := n.Status.State != swarm.NodeStateReady || n.Status.ClusterAddr != req.Addr
 	select {
-	case d.beatCh <- id:
+	case d.beatCh <- beat{id: id, addr: req.Addr, revive: revive}:
 	case <-d.doneCh:
 		return dispatchapi.HeartbeatResponse{}, swarm.ErrNoLeader
 	case <-ctx.Done():
 		return dispatchapi.HeartbeatResponse{}, ctx.Err()
-	}
-	// A verdict written after n was read is fine: it only applies to a node
-	// still in the state it saw, and the next heartbeat repairs the rest.
-	if n.Status.State != swarm.NodeStateReady || n.Status.ClusterAddr != req.Addr {
-		st := swarm.NodeStatus{State: swarm.NodeStateReady, Addr: dispatchapi.Host(req.Addr), ClusterAddr: req.Addr}
-		if err := d.cfg.Proposer.Propose(ctx, store.NewUpdateNodeStatus(id, st)); err != nil {
-			return dispatchapi.HeartbeatResponse{}, err
-		}
 	}
 	managers := d.cfg.Managers() // one read of the Raft membership per heartbeat
 	return dispatchapi.HeartbeatResponse{

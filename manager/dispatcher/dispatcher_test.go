@@ -2,6 +2,8 @@ package dispatcher
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -104,6 +106,7 @@ func TestHeartbeatRevivesAndKeepsMemberAManager(t *testing.T) {
 		if resp.Role != swarm.RoleWorker {
 			t.Errorf("worker told role %s", resp.Role)
 		}
+		synctest.Wait() // the loop writes the revival
 		n, _ := store.GetNode(p.Store.ReadTxn(), "w1")
 		if n.Status.State != swarm.NodeStateReady || n.Status.Addr != "10.0.0.2" || n.Status.ClusterAddr != "10.0.0.2:2377" {
 			t.Errorf("after heartbeat: %+v", n.Status)
@@ -182,5 +185,159 @@ func TestSlowVerdictWriteDoesNotDelayHeartbeats(t *testing.T) {
 		}
 		cancel()
 		<-done
+	})
+}
+
+// countingProposer counts the node status commands and delays them, as a
+// loaded Raft would.
+type countingProposer struct {
+	*storetest.Proposer
+	delay      time.Duration
+	mu         sync.Mutex
+	single     int // one node's status
+	batched    int // several nodes' statuses
+	batchNodes int
+}
+
+func (c *countingProposer) Propose(ctx context.Context, cmd *store.Command) error {
+	switch cmd.Op {
+	case store.OpUpdateNodeStatus:
+		c.mu.Lock()
+		c.single++
+		c.mu.Unlock()
+	case store.OpUpdateNodeStatuses:
+		c.mu.Lock()
+		c.batched++
+		c.batchNodes += len(cmd.NodeChanges)
+		c.mu.Unlock()
+		time.Sleep(c.delay)
+	}
+	return c.Proposer.Propose(ctx, cmd)
+}
+
+// Nodes coming back write one command together, and their heartbeats do
+// not wait for it: under load, a Raft entry per returning node, each
+// awaited by its heartbeat, kept nodes silent and Unknown in a loop.
+func TestRevivalsAreWrittenTogetherWithoutWaiting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, _ := setup(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		const n = 200
+		ids := make([]swarm.NodeID, n)
+		for i := range ids {
+			ids[i] = swarm.NodeID(fmt.Sprintf("n%03d", i))
+			node := &swarm.Node{ID: ids[i], Spec: swarm.NodeSpec{Role: swarm.RoleWorker, Availability: swarm.AvailabilityActive},
+				Status: swarm.NodeStatus{State: swarm.NodeStateDown}}
+			must(t, p.Propose(ctx, store.NewCreateNode(node)))
+		}
+		cp := &countingProposer{Proposer: p, delay: 200 * time.Millisecond}
+		d := New(Config{Store: p.Store, Proposer: cp,
+			Managers: func() []dispatchapi.Peer { return []dispatchapi.Peer{{NodeID: "m1", Addr: "10.0.0.1:2377"}} }})
+		done := make(chan struct{})
+		go func() { defer close(done); d.Run(ctx) }()
+		defer func() { cancel(); <-done }()
+		start := time.Now()
+		for i, id := range ids {
+			_, err := d.Heartbeat(ctx, id, dispatchapi.HeartbeatRequest{Addr: fmt.Sprintf("10.0.1.%d:2377", i)})
+			must(t, err)
+		}
+		if waited := time.Since(start); waited > 0 {
+			t.Errorf("%d heartbeats of Down nodes took %v: they waited for a write", n, waited)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		for i, id := range ids {
+			nd, err := store.GetNode(p.Store.ReadTxn(), id)
+			must(t, err)
+			if nd.Status.State != swarm.NodeStateReady || nd.Status.ClusterAddr != fmt.Sprintf("10.0.1.%d:2377", i) {
+				t.Fatalf("node %s after its heartbeat: %+v", id, nd.Status)
+			}
+		}
+		cp.mu.Lock()
+		defer cp.mu.Unlock()
+		if cp.single != 0 || cp.batched > 2 || cp.batchNodes < n {
+			t.Errorf("%d nodes revived with %d one-node writes and %d batched writes (of %d nodes); want one or two batched",
+				n, cp.single, cp.batched, cp.batchNodes)
+		}
+	})
+}
+
+// addWorkers creates n Ready workers named prefix000, prefix001, ...
+func addWorkers(t *testing.T, p *storetest.Proposer, prefix string, n int) []swarm.NodeID {
+	t.Helper()
+	ids := make([]swarm.NodeID, n)
+	for i := range ids {
+		ids[i] = swarm.NodeID(fmt.Sprintf("%s%03d", prefix, i))
+		node := &swarm.Node{ID: ids[i], Spec: swarm.NodeSpec{Role: swarm.RoleWorker, Availability: swarm.AvailabilityActive},
+			Status: swarm.NodeStatus{State: swarm.NodeStateReady}}
+		must(t, p.Propose(context.Background(), store.NewCreateNode(node)))
+	}
+	return ids
+}
+
+// When most nodes fall silent together, they go Unknown but not Down (their
+// tasks stay); once most are heard from again, those still silent go Down.
+func TestMassSilenceHoldsDownVerdicts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, d := setup(t)
+		ids := addWorkers(t, p, "n", 20)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); d.Run(ctx) }()
+		defer func() { cancel(); <-done }()
+		spec := swarm.DefaultClusterSpec().Dispatcher
+		beating := append([]swarm.NodeID{"m1", "w1"}, ids[:5]...) // 7 of 22 heard from
+		run := func(d2 time.Duration) {
+			for elapsed := time.Duration(0); elapsed < d2; elapsed += spec.HeartbeatPeriod / 2 {
+				for _, id := range beating {
+					_, err := d.Heartbeat(ctx, id, dispatchapi.HeartbeatRequest{Addr: "10.0.0.9:2377"})
+					must(t, err)
+				}
+				time.Sleep(spec.HeartbeatPeriod / 2)
+				synctest.Wait()
+			}
+		}
+		run(3 * spec.NodeDownGrace)
+		for _, id := range ids[5:] {
+			if got := state(t, p.Store, id); got != swarm.NodeStateUnknown {
+				t.Fatalf("with 15 of 22 nodes silent, silent node %s is %s, want unknown", id, got)
+			}
+		}
+		beating = append(beating, ids[5:17]...) // 3 of 22 silent now
+		run(2 * spec.NodeDownGrace)
+		for i, id := range ids {
+			want := swarm.NodeStateReady
+			if i >= 17 {
+				want = swarm.NodeStateDown
+			}
+			if got := state(t, p.Store, id); got != want {
+				t.Errorf("node %s is %s, want %s", id, got, want)
+			}
+		}
+	})
+}
+
+// A node that joined during the term is not marked Down before it had a
+// grace period to send its first heartbeat.
+func TestNewNodeHasItsGracePeriod(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, d := setup(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); d.Run(ctx) }()
+		defer func() { cancel(); <-done }()
+		spec := swarm.DefaultClusterSpec().Dispatcher
+		time.Sleep(2 * spec.NodeDownGrace) // the term is old
+		ids := addWorkers(t, p, "new", 1)
+		time.Sleep(spec.NodeDownGrace / 2)
+		synctest.Wait()
+		if got := state(t, p.Store, ids[0]); got != swarm.NodeStateReady {
+			t.Errorf("a node that joined %v ago is %s", spec.NodeDownGrace/2, got)
+		}
+		time.Sleep(spec.NodeDownGrace)
+		synctest.Wait()
+		if got := state(t, p.Store, ids[0]); got != swarm.NodeStateDown {
+			t.Errorf("a node silent since it joined %v ago is %s, want down", 3*spec.NodeDownGrace/2, got)
+		}
 	})
 }
