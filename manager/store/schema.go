@@ -11,6 +11,9 @@ const (
 	tableCluster = "cluster"
 	tableService = "service"
 	tableTask    = "task"
+	// tableAssign holds, per node, the index of the last change of what the
+	// node must run (see WatchNodeTasks); derived, not in snapshots.
+	tableAssign = "assignment"
 	indexID      = "id"
 	indexName    = "name"
 	indexService = "service"
@@ -29,6 +32,9 @@ func schema() *memdb.DBSchema {
 		tableService: {Name: tableService, Indexes: map[string]*memdb.IndexSchema{
 			indexID:   {Name: indexID, Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 			indexName: {Name: indexName, Unique: true, Indexer: serviceNameIndex{}},
+		}},
+		tableAssign: {Name: tableAssign, Indexes: map[string]*memdb.IndexSchema{
+			indexID: {Name: indexID, Unique: true, Indexer: &memdb.StringFieldIndex{Field: "NodeID"}},
 		}},
 		tableTask: {Name: tableTask, Indexes: map[string]*memdb.IndexSchema{
 			indexID:      {Name: indexID, Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},

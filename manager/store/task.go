@@ -78,6 +78,9 @@ func createTasks(tx *memdb.Txn, index uint64, cmd *Command) error {
 		if err := tx.Insert(tableTask, c); err != nil {
 			return err
 		}
+		if err := touchAssignments(tx, index, nil, c); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -98,6 +101,9 @@ func changeTasks(tx *memdb.Txn, index uint64, cmd *Command, fn func(t *swarm.Tas
 		}
 		t.Version, t.UpdatedAt = index, cmd.Time
 		if err := tx.Insert(tableTask, t); err != nil {
+			return err
+		}
+		if err := touchAssignments(tx, index, old, t); err != nil {
 			return err
 		}
 	}
@@ -171,6 +177,9 @@ func deleteTasks(tx *memdb.Txn, cmd *Command) error {
 		if err := tx.Delete(tableTask, t); err != nil {
 			return err
 		}
+		if err := touchAssignments(tx, 0, t, nil); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -183,4 +192,39 @@ func refreshTasks(tx *memdb.Txn, index uint64, cmd *Command) error {
 		t.SpecVersion = c.SpecVersion
 		return true
 	})
+}
+
+// nodeAssignments records when what a node must run last changed.
+type nodeAssignments struct {
+	NodeID swarm.NodeID
+	Index  uint64
+}
+
+// placed reports whether t is one of its node's assignments: on a node,
+// and assigned or further along.
+func placed(t *swarm.Task) bool {
+	return t != nil && t.NodeID != "" && t.Status.State >= swarm.TaskAssigned
+}
+
+// touchAssignments marks the nodes whose assignments a task's change (old
+// to t; nil for none) alters: a task placed on a node or taken off it, or
+// a placed task's desired state or spec version changed. A status report
+// alters none: the node made it itself. At 1,000 nodes, each group commit
+// of status reports had woken a long poll per node, for nothing.
+func touchAssignments(tx *memdb.Txn, index uint64, old, t *swarm.Task) error {
+	switch {
+	case !placed(old) && !placed(t):
+		return nil
+	case placed(old) && placed(t) && old.NodeID == t.NodeID &&
+		old.DesiredState == t.DesiredState && old.SpecVersion == t.SpecVersion:
+		return nil
+	}
+	for _, x := range []*swarm.Task{old, t} {
+		if placed(x) {
+			if err := tx.Insert(tableAssign, &nodeAssignments{NodeID: x.NodeID, Index: index}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

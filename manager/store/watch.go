@@ -39,8 +39,10 @@ func (w Watch) Fired() bool {
 }
 
 // WatchNodeTasks returns a node and the tasks placed on it (ordered by ID),
-// with a Watch that fires when the node or any of those tasks changes, or a
-// task is placed on it or removed from it.
+// with a Watch that fires when the node changes or what it must run does:
+// a task placed on it (assigned) or removed from it, or a placed task's
+// desired state or spec version changed. A task's status alone does not
+// fire it (see touchAssignments).
 func WatchNodeTasks(tx ReadTxn, id swarm.NodeID) (*swarm.Node, []*swarm.Task, Watch, error) {
 	w := newWatch(tx)
 	nodeCh, obj, err := tx.txn.FirstWatch(tableNode, indexID, string(id))
@@ -51,11 +53,15 @@ func WatchNodeTasks(tx ReadTxn, id swarm.NodeID) (*swarm.Node, []*swarm.Task, Wa
 	if obj == nil {
 		return nil, nil, w, swarm.Errorf(swarm.ErrNotFound, "node %s not found", id)
 	}
+	assignCh, _, err := tx.txn.FirstWatch(tableAssign, indexID, string(id))
+	if err != nil {
+		return nil, nil, w, err
+	}
+	w.ws.Add(assignCh)
 	it, err := tx.txn.Get(tableTask, indexNode, string(id))
 	if err != nil {
 		return nil, nil, w, err
 	}
-	w.ws.Add(it.WatchCh())
 	tasks := collectTasks(it)
 	return obj.(*swarm.Node), tasks, w, nil
 }

@@ -58,8 +58,23 @@ func TestWatchNodeTasksFiresOnlyForTheNode(t *testing.T) {
 	if err := a.apply(NewUpdateTaskStatus([]TaskChange{{ID: "t1", Status: &running}})); err != nil {
 		t.Fatal(err)
 	}
+	if fired(w) {
+		t.Fatal("n1's watch fired for its own task's status report (the node made it itself)")
+	}
+	if err := a.apply(NewSetTasksDesired([]TaskChange{{ID: "t1", Desired: swarm.TaskShutdown}})); err != nil {
+		t.Fatal(err)
+	}
 	if !fired(w) {
-		t.Fatal("n1's watch did not fire when its task changed")
+		t.Fatal("n1's watch did not fire when its task was asked to shut down")
+	}
+
+	// A task taken off the node.
+	_, _, w, _ = WatchNodeTasks(a.st.ReadTxn(), "n1")
+	if err := a.apply(NewDeleteTasks([]swarm.TaskID{"t1"})); err != nil {
+		t.Fatal(err)
+	}
+	if !fired(w) {
+		t.Fatal("n1's watch did not fire when its task was removed")
 	}
 
 	// A task placed on the node.
