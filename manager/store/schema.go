@@ -13,7 +13,7 @@ const (
 	tableTask    = "task"
 	// tableAssign holds, per node, the index of the last change of what the
 	// node must run (see WatchNodeTasks); derived, not in snapshots.
-	tableAssign = "assignment"
+	tableAssign  = "assignment"
 	indexID      = "id"
 	indexName    = "name"
 	indexService = "service"
