@@ -6,29 +6,35 @@ import (
 	"crypto/rand"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 )
 
+// testHost makes a test network of one host, removed when the test ends,
+// and returns a context for the test, the host's namespace and address.
+func testHost(t *testing.T) (ctx context.Context, ns, ip string) {
+	t.Helper()
+	if err := Preflight(); err != nil {
+		t.Skip(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	netw, err := setupNetwork(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { netw.close(context.Background()) })
+	return ctx, netw.ns(1), netw.ip(1)
+}
+
 // TestDelayAddsLatency checks the NFQUEUE delayer on a real host
 // namespace: while it holds, every TCP handshake with the host and every
 // echo from it takes at least the delay, and the bytes come back whole
 // and in order; once it is removed, its rule is gone and traffic flows.
 func TestDelayAddsLatency(t *testing.T) {
-	if err := Preflight(); err != nil {
-		t.Skip(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	netw, err := setupNetwork(ctx, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer netw.close(context.Background())
-	ns, ip := netw.ns(1), netw.ip(1)
+	ctx, ns, ip := testHost(t)
 
 	var ln net.Listener
 	if err := inNetns(ns, func() (err error) { ln, err = net.Listen("tcp", ip+":0"); return err }); err != nil {
@@ -48,10 +54,7 @@ func TestDelayAddsLatency(t *testing.T) {
 	defer func() { ln.Close(); <-done }()
 	addr := ln.Addr().String()
 
-	delay := 60 * time.Millisecond
-	if v, err := time.ParseDuration(os.Getenv("DELAY")); err == nil {
-		delay = v
-	}
+	const delay = 60 * time.Millisecond
 	d, err := addDelay(ctx, ns, delay, 10*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
@@ -103,17 +106,7 @@ func TestDelayAddsLatency(t *testing.T) {
 // what it holds: a datagram held for a minute arrives once the delay is
 // removed (UDP would never send it again).
 func TestDelayCloseLetsHeldPacketsGo(t *testing.T) {
-	if err := Preflight(); err != nil {
-		t.Skip(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	netw, err := setupNetwork(ctx, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer netw.close(context.Background())
-	ns, ip := netw.ns(1), netw.ip(1)
+	ctx, ns, ip := testHost(t)
 	var pc net.PacketConn
 	if err := inNetns(ns, func() (err error) { pc, err = net.ListenPacket("udp", ip+":0"); return err }); err != nil {
 		t.Fatal(err)

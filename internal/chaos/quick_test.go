@@ -3,13 +3,13 @@ package chaos
 import (
 	"context"
 	"fmt"
-	"github.com/shoal-project/shoal/internal/fleet"
 	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/shoal-project/shoal/internal/fleet"
 	"go.uber.org/goleak"
 )
 

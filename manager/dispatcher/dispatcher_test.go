@@ -38,6 +38,17 @@ func setup(t *testing.T) (*storetest.Proposer, *Dispatcher) {
 	return p, d
 }
 
+// start runs d until the test ends (inside a synctest bubble, before the
+// bubble waits for its goroutines) and returns the context it runs with.
+func start(t *testing.T, d *Dispatcher) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); d.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return ctx
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -57,9 +68,7 @@ func state(t *testing.T, st *store.Store, id swarm.NodeID) swarm.NodeState {
 func TestSilentNodeGoesUnknownThenDown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p, d := setup(t)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); d.Run(ctx) }()
+		ctx := start(t, d)
 		spec := swarm.DefaultClusterSpec().Dispatcher
 
 		beat := func() {
@@ -87,8 +96,6 @@ func TestSilentNodeGoesUnknownThenDown(t *testing.T) {
 		if got := state(t, p.Store, "m1"); got != swarm.NodeStateReady {
 			t.Errorf("heartbeating manager is %s, want ready", got)
 		}
-		cancel()
-		<-done
 	})
 }
 
@@ -164,9 +171,7 @@ func TestSlowVerdictWriteDoesNotDelayHeartbeats(t *testing.T) {
 			Store: p.Store, Proposer: slowVerdicts{p, spec.NodeDownGrace},
 			Managers: func() []dispatchapi.Peer { return []dispatchapi.Peer{{NodeID: "m1", Addr: "10.0.0.1:2377"}} },
 		})
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); d.Run(ctx) }()
+		ctx := start(t, d)
 		for elapsed := time.Duration(0); elapsed < 4*spec.NodeDownGrace; elapsed += spec.HeartbeatPeriod / 2 {
 			start := time.Now()
 			_, err := d.Heartbeat(ctx, "m1", dispatchapi.HeartbeatRequest{Addr: "10.0.0.1"})
@@ -183,8 +188,6 @@ func TestSlowVerdictWriteDoesNotDelayHeartbeats(t *testing.T) {
 		if got := state(t, p.Store, "w1"); got != swarm.NodeStateDown {
 			t.Errorf("silent worker is %s, want down", got)
 		}
-		cancel()
-		<-done
 	})
 }
 
@@ -221,21 +224,18 @@ func (c *countingProposer) Propose(ctx context.Context, cmd *store.Command) erro
 func TestRevivalsAreWrittenTogetherWithoutWaiting(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p, _ := setup(t)
-		ctx, cancel := context.WithCancel(context.Background())
 		const n = 200
 		ids := make([]swarm.NodeID, n)
 		for i := range ids {
 			ids[i] = swarm.NodeID(fmt.Sprintf("n%03d", i))
 			node := &swarm.Node{ID: ids[i], Spec: swarm.NodeSpec{Role: swarm.RoleWorker, Availability: swarm.AvailabilityActive},
 				Status: swarm.NodeStatus{State: swarm.NodeStateDown}}
-			must(t, p.Propose(ctx, store.NewCreateNode(node)))
+			must(t, p.Propose(context.Background(), store.NewCreateNode(node)))
 		}
 		cp := &countingProposer{Proposer: p, delay: 200 * time.Millisecond}
 		d := New(Config{Store: p.Store, Proposer: cp,
 			Managers: func() []dispatchapi.Peer { return []dispatchapi.Peer{{NodeID: "m1", Addr: "10.0.0.1:2377"}} }})
-		done := make(chan struct{})
-		go func() { defer close(done); d.Run(ctx) }()
-		defer func() { cancel(); <-done }()
+		ctx := start(t, d)
 		start := time.Now()
 		for i, id := range ids {
 			_, err := d.Heartbeat(ctx, id, dispatchapi.HeartbeatRequest{Addr: fmt.Sprintf("10.0.1.%d:2377", i)})
@@ -281,10 +281,7 @@ func TestMassSilenceHoldsDownVerdicts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p, d := setup(t)
 		ids := addWorkers(t, p, "n", 20)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); d.Run(ctx) }()
-		defer func() { cancel(); <-done }()
+		ctx := start(t, d)
 		spec := swarm.DefaultClusterSpec().Dispatcher
 		beating := append([]swarm.NodeID{"m1", "w1"}, ids[:5]...) // 7 of 22 heard from
 		run := func(d2 time.Duration) {
@@ -322,10 +319,7 @@ func TestMassSilenceHoldsDownVerdicts(t *testing.T) {
 func TestNewNodeHasItsGracePeriod(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p, d := setup(t)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); d.Run(ctx) }()
-		defer func() { cancel(); <-done }()
+		start(t, d)
 		spec := swarm.DefaultClusterSpec().Dispatcher
 		time.Sleep(2 * spec.NodeDownGrace) // the term is old
 		ids := addWorkers(t, p, "new", 1)

@@ -11,8 +11,8 @@ const (
 	tableCluster = "cluster"
 	tableService = "service"
 	tableTask    = "task"
-	// tableAssign holds, per node, the index of the last change of what the
-	// node must run (see WatchNodeTasks); derived, not in snapshots.
+	// tableAssign holds a row per node, stored again each time what the
+	// node must run changes (see WatchNodeTasks); derived, not in snapshots.
 	tableAssign  = "assignment"
 	indexID      = "id"
 	indexName    = "name"

@@ -78,7 +78,7 @@ func createTasks(tx *memdb.Txn, index uint64, cmd *Command) error {
 		if err := tx.Insert(tableTask, c); err != nil {
 			return err
 		}
-		if err := touchAssignments(tx, index, nil, c); err != nil {
+		if err := touchAssignments(tx, nil, c); err != nil {
 			return err
 		}
 	}
@@ -103,7 +103,7 @@ func changeTasks(tx *memdb.Txn, index uint64, cmd *Command, fn func(t *swarm.Tas
 		if err := tx.Insert(tableTask, t); err != nil {
 			return err
 		}
-		if err := touchAssignments(tx, index, old, t); err != nil {
+		if err := touchAssignments(tx, old, t); err != nil {
 			return err
 		}
 	}
@@ -177,7 +177,7 @@ func deleteTasks(tx *memdb.Txn, cmd *Command) error {
 		if err := tx.Delete(tableTask, t); err != nil {
 			return err
 		}
-		if err := touchAssignments(tx, 0, t, nil); err != nil {
+		if err := touchAssignments(tx, t, nil); err != nil {
 			return err
 		}
 	}
@@ -194,10 +194,10 @@ func refreshTasks(tx *memdb.Txn, index uint64, cmd *Command) error {
 	})
 }
 
-// nodeAssignments records when what a node must run last changed.
+// nodeAssignments is a node's row in tableAssign: a new one is stored each
+// time what the node must run changes, which fires its watches.
 type nodeAssignments struct {
 	NodeID swarm.NodeID
-	Index  uint64
 }
 
 // placed reports whether t is one of its node's assignments: on a node,
@@ -211,7 +211,7 @@ func placed(t *swarm.Task) bool {
 // a placed task's desired state or spec version changed. A status report
 // alters none: the node made it itself. At 1,000 nodes, each group commit
 // of status reports had woken a long poll per node, for nothing.
-func touchAssignments(tx *memdb.Txn, index uint64, old, t *swarm.Task) error {
+func touchAssignments(tx *memdb.Txn, old, t *swarm.Task) error {
 	switch {
 	case !placed(old) && !placed(t):
 		return nil
@@ -221,7 +221,7 @@ func touchAssignments(tx *memdb.Txn, index uint64, old, t *swarm.Task) error {
 	}
 	for _, x := range []*swarm.Task{old, t} {
 		if placed(x) {
-			if err := tx.Insert(tableAssign, &nodeAssignments{NodeID: x.NodeID, Index: index}); err != nil {
+			if err := tx.Insert(tableAssign, &nodeAssignments{NodeID: x.NodeID}); err != nil {
 				return err
 			}
 		}
