@@ -12,30 +12,30 @@ type ServiceID string
 
 // ContainerSpec is what a task runs.
 type ContainerSpec struct {
-	Image   string
-	Labels  map[string]string
-	Command []string
-	Args    []string
-	Env     []string
-	Dir     string
-	User    string
+	Image   string            `json:",omitzero"`
+	Labels  map[string]string `json:",omitzero"`
+	Command []string          `json:",omitzero"`
+	Args    []string          `json:",omitzero"`
+	Env     []string          `json:",omitzero"`
+	Dir     string            `json:",omitzero"`
+	User    string            `json:",omitzero"`
 	// Hostname may hold templates like {{.Node.Hostname}}.
-	Hostname        string
-	TTY             bool
-	StopSignal      string
-	StopGracePeriod *time.Duration
+	Hostname        string         `json:",omitzero"`
+	TTY             bool           `json:",omitzero"`
+	StopSignal      string         `json:",omitzero"`
+	StopGracePeriod *time.Duration `json:",omitzero"`
 }
 
 // Resources are CPU (in billionths of a CPU) and memory (bytes).
 type Resources struct {
-	NanoCPUs    int64
-	MemoryBytes int64
+	NanoCPUs    int64 `json:",omitzero"`
+	MemoryBytes int64 `json:",omitzero"`
 }
 
 // ResourceRequirements bounds what a task may use and reserves what it needs.
 type ResourceRequirements struct {
-	Limits       Resources
-	Reservations Resources
+	Limits       Resources `json:",omitzero"`
+	Reservations Resources `json:",omitzero"`
 }
 
 // RestartCondition says when a finished task is replaced.
@@ -50,27 +50,27 @@ const (
 
 // RestartPolicy is how a slot's task is replaced after it ends.
 type RestartPolicy struct {
-	Condition   RestartCondition
-	Delay       *time.Duration
-	MaxAttempts *uint64
-	Window      *time.Duration
+	Condition   RestartCondition `json:",omitzero"`
+	Delay       *time.Duration   `json:",omitzero"`
+	MaxAttempts *uint64          `json:",omitzero"`
+	Window      *time.Duration   `json:",omitzero"`
 }
 
 // Placement constrains where tasks may run.
 type Placement struct {
-	Constraints []string
+	Constraints []string `json:",omitzero"`
 	// MaxReplicas caps tasks of the service per node (0: no cap).
-	MaxReplicas uint64
+	MaxReplicas uint64 `json:",omitzero"`
 }
 
 // TaskSpec is the template of a service's tasks.
 type TaskSpec struct {
-	Container     ContainerSpec
-	Resources     ResourceRequirements
-	RestartPolicy RestartPolicy
-	Placement     Placement
+	Container     ContainerSpec        `json:",omitzero"`
+	Resources     ResourceRequirements `json:",omitzero"`
+	RestartPolicy RestartPolicy        `json:",omitzero"`
+	Placement     Placement            `json:",omitzero"`
 	// ForceUpdate changes to make a rolling update without another change.
-	ForceUpdate uint64
+	ForceUpdate uint64 `json:",omitzero"`
 }
 
 // Copy returns a deep copy.
@@ -115,23 +115,23 @@ const (
 
 // UpdateConfig is how a rolling update (or rollback) proceeds.
 type UpdateConfig struct {
-	Parallelism     uint64
-	Delay           time.Duration
-	FailureAction   FailureAction
-	Monitor         time.Duration
-	MaxFailureRatio float32
-	Order           UpdateOrder
+	Parallelism     uint64        `json:",omitzero"`
+	Delay           time.Duration `json:",omitzero"`
+	FailureAction   FailureAction `json:",omitzero"`
+	Monitor         time.Duration `json:",omitzero"`
+	MaxFailureRatio float32       `json:",omitzero"`
+	Order           UpdateOrder   `json:",omitzero"`
 }
 
 // ServiceSpec is what a user asks for.
 type ServiceSpec struct {
-	Name     string
-	Labels   map[string]string
-	Task     TaskSpec
-	Mode     ServiceMode
-	Replicas uint64 // replicated mode only
-	Update   *UpdateConfig
-	Rollback *UpdateConfig
+	Name     string            `json:",omitzero"`
+	Labels   map[string]string `json:",omitzero"`
+	Task     TaskSpec          `json:",omitzero"`
+	Mode     ServiceMode       `json:",omitzero"`
+	Replicas uint64            `json:",omitzero"` // replicated mode only
+	Update   *UpdateConfig     `json:",omitzero"`
+	Rollback *UpdateConfig     `json:",omitzero"`
 }
 
 // Copy returns a deep copy.
@@ -237,22 +237,22 @@ const (
 // UpdateStatus reports a rolling update; nil when none ran since the last
 // change of spec.
 type UpdateStatus struct {
-	State       UpdateState
-	StartedAt   time.Time
-	CompletedAt time.Time
-	Message     string
+	State       UpdateState `json:",omitzero"`
+	StartedAt   time.Time   `json:",omitzero"`
+	CompletedAt time.Time   `json:",omitzero"`
+	Message     string      `json:",omitzero"`
 }
 
 // Service is a replicated or global workload.
 type Service struct {
-	ID ServiceID
+	ID ServiceID `json:",omitzero"`
 	Meta
-	Spec         ServiceSpec
-	PreviousSpec *ServiceSpec
+	Spec         ServiceSpec  `json:",omitzero"`
+	PreviousSpec *ServiceSpec `json:",omitzero"`
 	// SpecVersion is the version at which Spec last changed; tasks made
 	// from it are up to date.
-	SpecVersion  uint64
-	UpdateStatus *UpdateStatus
+	SpecVersion  uint64        `json:",omitzero"`
+	UpdateStatus *UpdateStatus `json:",omitzero"`
 }
 
 // Copy returns a deep copy that may be modified.

@@ -84,36 +84,53 @@ func CanTransition(from, to TaskState) bool {
 
 // TaskStatus is what is known of a task's progress.
 type TaskStatus struct {
-	Timestamp time.Time
-	State     TaskState
-	Message   string
+	Timestamp time.Time `json:",omitzero"`
+	State     TaskState `json:",omitzero"`
+	Message   string    `json:",omitzero"`
 	// Err is why the task failed or was rejected.
-	Err string
+	Err string `json:",omitzero"`
 	// ExitCode and PID come from the runtime.
-	ExitCode int
-	PID      int
+	ExitCode int `json:",omitzero"`
+	PID      int `json:",omitzero"`
 	// ContainerID identifies the task's process or container on its node.
-	ContainerID string
+	ContainerID string `json:",omitzero"`
 }
 
 // Task is one run of a service's slot (replicated) or of a service on a
 // node (global).
 type Task struct {
-	ID TaskID
+	ID TaskID `json:",omitzero"`
 	Meta
-	ServiceID ServiceID
+	ServiceID ServiceID `json:",omitzero"`
 	// Slot is the replica number (1..N) of a replicated service; 0 for
 	// global services, whose tasks are identified by NodeID.
-	Slot   int
-	NodeID NodeID
-	Spec   TaskSpec
+	Slot   int      `json:",omitzero"`
+	NodeID NodeID   `json:",omitzero"`
+	Spec   TaskSpec `json:",omitzero"`
 	// SpecVersion is the version of the service spec the task was made
 	// from; tasks of an older version are out of date.
-	SpecVersion uint64
+	SpecVersion uint64 `json:",omitzero"`
 	// ServiceName is kept so a task can be named without its service.
-	ServiceName  string
-	DesiredState TaskState
-	Status       TaskStatus
+	ServiceName  string     `json:",omitzero"`
+	DesiredState TaskState  `json:",omitzero"`
+	Status       TaskStatus `json:",omitzero"`
+}
+
+// NewTask is a new task of service s from its current spec: for a slot
+// (replicated; node empty), pending until the scheduler places it, or for
+// a node (global; slot 0), assigned to that node at once.
+func (s *Service) NewTask(id TaskID, slot int, node NodeID, now time.Time) *Task {
+	t := &Task{
+		ID: id, ServiceID: s.ID, ServiceName: s.Spec.Name,
+		Slot: slot, Spec: s.Spec.Task.Copy(), SpecVersion: s.SpecVersion,
+		DesiredState: TaskRunning,
+		Status:       TaskStatus{State: TaskPending, Timestamp: now, Message: "pending task scheduling"},
+	}
+	if node != "" {
+		t.NodeID = node
+		t.Status = TaskStatus{State: TaskAssigned, Timestamp: now, Message: "scheduler assigned task to node"}
+	}
+	return t
 }
 
 // Copy returns a deep copy that may be modified.

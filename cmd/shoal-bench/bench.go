@@ -25,6 +25,7 @@ const (
 	idleWindow      = 10 * time.Second
 	clockTicksPerS  = 100 // USER_HZ on Linux
 	joinParallelism = 8
+	phasePoll       = 20 * time.Millisecond // the fleet's runtimes, while a service converges
 )
 
 // bench is one run: its directories, daemons and fleet.
@@ -62,6 +63,7 @@ func run(ctx context.Context, o options) (err error) {
 		}
 	}
 	busyFollower := b.profile(ctx, follower, "profile?seconds=20", "busy-cpu-follower.pprof")
+	busyTrace := b.profile(ctx, leader, "trace?seconds=5", "busy-trace.out")
 	stopFleetProfile, err := b.profileSelf("busy-cpu-fleet.pprof")
 	if err != nil {
 		return err
@@ -71,7 +73,7 @@ func run(ctx context.Context, o options) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := errors.Join(<-busy, <-busyFollower); err != nil {
+	if err := errors.Join(<-busy, <-busyFollower, <-busyTrace); err != nil {
 		return err
 	}
 	if err := sleep(ctx, settle); err != nil {
@@ -267,6 +269,7 @@ func (b *bench) measureService(ctx context.Context, api *client.Client, leaderPi
 		return "", err
 	}
 	start := time.Now()
+	phases := b.watchPhases(ctx, start)
 	id, _, err := api.ServiceCreate(ctx, fleet.ReplicatedService("bench", b.o.tasks), client.ServiceCreateOptions{})
 	if err != nil {
 		return "", err
@@ -275,6 +278,7 @@ func (b *bench) measureService(ctx context.Context, api *client.Client, leaderPi
 		return "", err
 	}
 	d := time.Since(start).Seconds()
+	received, started := phases()
 	t1, err := cpuTicksOf(pids)
 	if err != nil {
 		return "", err
@@ -287,6 +291,8 @@ func (b *bench) measureService(ctx context.Context, api *client.Client, leaderPi
 	for i := 2; i < len(pids); i++ {
 		followers += pct(i)
 	}
+	figure("create-to-received-s", received.Seconds(), "s")
+	figure("create-to-started-s", started.Seconds(), "s")
 	figure("create-to-running-s", d, "s")
 	figure("tasks-per-s", float64(b.o.tasks)/d, "tasks/s")
 	figure("leader-cpu-pct-busy", pct(0), "%")
@@ -298,6 +304,39 @@ func (b *bench) measureService(ctx context.Context, api *client.Client, leaderPi
 	}
 	figure("leader-rss-mb-busy", float64(kb)/1024, "MiB")
 	return id, nil
+}
+
+// watchPhases follows the fleet's runtimes from start until the function it
+// returns is called, which yields when they first held every task (each
+// agent had its assignments) and when they first ran every task (before the
+// managers had the reports). Zero: not reached.
+func (b *bench) watchPhases(ctx context.Context, start time.Time) func() (received, started time.Duration) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	var received, started time.Duration
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(phasePoll)
+		defer tick.Stop()
+		for started == 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			if received == 0 && b.fleet.HeldTasks() >= int(b.o.tasks) {
+				received = time.Since(start)
+			}
+			if received != 0 && b.fleet.RunningTasks() >= int(b.o.tasks) {
+				started = time.Since(start)
+			}
+		}
+	}()
+	return func() (time.Duration, time.Duration) {
+		cancel()
+		<-done
+		return received, started
+	}
 }
 
 // cpuTicksOf reads cpuTicks of each process.

@@ -177,6 +177,20 @@ func (f *Fleet) RunningTasks() int {
 	return total
 }
 
+// HeldTasks is how many tasks the live nodes' scripted runtimes hold (given
+// to them by their agents, running or not).
+func (f *Fleet) HeldTasks() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	total := 0
+	for _, n := range f.nodes {
+		if n != nil && !f.dead[n] {
+			total += n.Executor().Len()
+		}
+	}
+	return total
+}
+
 // Stop ends every session and waits for them; it returns the errors of
 // sessions that had ended on their own (a node removed), if any. Calling it
 // twice is harmless.

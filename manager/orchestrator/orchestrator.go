@@ -83,10 +83,12 @@ func (o *Orchestrator) pass(ctx context.Context) (wake time.Time, busy time.Dura
 	phases := p.commands()
 	busy = time.Since(start)
 	for _, cmds := range phases {
+		proposed := time.Now()
 		if err := store.ProposeAll(ctx, o.cfg.Proposer, cmds, inFlight); err != nil {
 			o.cfg.Logger.Debug("orchestrator write failed", "op", cmds[0].Op, "err", err)
 			return time.Now().Add(200 * time.Millisecond), busy // retry soon
 		}
+		o.cfg.Logger.Debug("orchestrator phase committed", "op", cmds[0].Op, "commands", len(cmds), "busy", busy, "took", time.Since(proposed))
 	}
 	return p.wake, busy
 }

@@ -343,3 +343,35 @@ func TestRemovedServiceTasksGoAway(t *testing.T) {
 		}
 	})
 }
+
+// New tasks are written compactly: one command per service spec version and
+// at most createBatch tasks, each naming only its ID and slot or node.
+func TestCreateCommandsGroupByServiceSpec(t *testing.T) {
+	a := &swarm.Service{ID: "a", SpecVersion: 3, Spec: swarm.ServiceSpec{Name: "a"}}
+	b := &swarm.Service{ID: "b", SpecVersion: 5, Spec: swarm.ServiceSpec{Name: "b"}}
+	var tasks []*swarm.Task
+	for i := range createBatch + 1 {
+		tasks = append(tasks, a.NewTask(swarm.TaskID(fmt.Sprintf("a%d", i)), i+1, "", time.Time{}))
+	}
+	tasks = append(tasks, b.NewTask("b0", 0, "n1", time.Time{}))
+	cmds := createCommands(tasks)
+	if len(cmds) != 3 {
+		t.Fatalf("%d commands, want 3 (a full batch of a, the rest of a, b)", len(cmds))
+	}
+	want := []struct {
+		svc     swarm.ServiceID
+		version uint64
+		n       int
+	}{{"a", 3, createBatch}, {"a", 3, 1}, {"b", 5, 1}}
+	for i, c := range cmds {
+		if c.Op != store.OpCreateServiceTasks || c.ServiceID != want[i].svc || c.SpecVersion != want[i].version || len(c.NewTasks) != want[i].n {
+			t.Errorf("command %d: %s of %s at %d with %d tasks, want %+v", i, c.Op, c.ServiceID, c.SpecVersion, len(c.NewTasks), want[i])
+		}
+	}
+	if last := cmds[1].NewTasks[0]; last.ID != swarm.TaskID(fmt.Sprintf("a%d", createBatch)) || last.Slot != createBatch+1 {
+		t.Errorf("second command's task: %+v", last)
+	}
+	if g := cmds[2].NewTasks[0]; g.ID != "b0" || g.NodeID != "n1" || g.Slot != 0 {
+		t.Errorf("global task: %+v", g)
+	}
+}

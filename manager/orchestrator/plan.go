@@ -42,7 +42,13 @@ func (p *plan) wakeAt(t time.Time) {
 	}
 }
 
-const batch = 500
+// Items per command: batch for task changes; createBatch for new tasks,
+// which are written compactly (an ID and a slot each), so that a large
+// service's tasks take few commands, all proposed together.
+const (
+	batch       = 500
+	createBatch = 2000
+)
 
 // commands turns the decisions into store commands, in phases whose order
 // keeps every intermediate state sensible: stop first, then create, then
@@ -61,9 +67,25 @@ func (p *plan) commands() [][]*store.Command {
 	phase(services)
 	phase(batches(p.statuses, store.NewUpdateTaskStatus))
 	phase(batches(p.desired, store.NewSetTasksDesired))
-	phase(batches(p.creates, store.NewCreateTasks))
+	phase(createCommands(p.creates))
 	phase(batches(p.refresh, store.NewRefreshTasks))
 	phase(batches(p.deletes, store.NewDeleteTasks))
+	return out
+}
+
+// createCommands writes new tasks compactly: each command names one
+// service's spec version and, per task, only its ID and slot or node; the
+// store makes the tasks from the service's spec when it applies them.
+func createCommands(tasks []*swarm.Task) []*store.Command {
+	var out []*store.Command
+	for i := 0; i < len(tasks); {
+		first := tasks[i]
+		news := make([]store.NewTask, 0, min(createBatch, len(tasks)-i))
+		for ; i < len(tasks) && len(news) < createBatch && tasks[i].ServiceID == first.ServiceID && tasks[i].SpecVersion == first.SpecVersion; i++ {
+			news = append(news, store.NewTask{ID: tasks[i].ID, Slot: tasks[i].Slot, NodeID: tasks[i].NodeID})
+		}
+		out = append(out, store.NewCreateServiceTasks(first.ServiceID, first.SpecVersion, news))
+	}
 	return out
 }
 
@@ -308,16 +330,7 @@ func (p *plan) attempts(ts []*swarm.Task, window *time.Duration) int {
 
 // create adds a new task for a slot, from the service's current spec.
 func (p *plan) create(svc *swarm.Service, key slotKey) *swarm.Task {
-	t := &swarm.Task{
-		ID: swarm.TaskID(swarm.NewID()), ServiceID: svc.ID, ServiceName: svc.Spec.Name,
-		Slot: key.slot, Spec: svc.Spec.Task.Copy(), SpecVersion: svc.SpecVersion,
-		DesiredState: swarm.TaskRunning,
-		Status:       swarm.TaskStatus{State: swarm.TaskPending, Timestamp: p.now, Message: "pending task scheduling"},
-	}
-	if key.node != "" { // global: its node is its slot
-		t.NodeID = key.node
-		t.Status = swarm.TaskStatus{State: swarm.TaskAssigned, Timestamp: p.now, Message: "scheduler assigned task to node"}
-	}
+	t := svc.NewTask(swarm.TaskID(swarm.NewID()), key.slot, key.node, p.now) // global: its node is its slot
 	p.creates = append(p.creates, t)
 	return t
 }

@@ -143,9 +143,11 @@ func (s *Scheduler) pass(ctx context.Context) (busy time.Duration, err error) {
 		cmds = append(cmds, store.NewAssignTasks(changes[i:min(i+s.cfg.BatchSize, len(changes))]))
 	}
 	// Placements of different tasks are independent: proposed together.
+	proposed := time.Now()
 	if err := store.ProposeAll(ctx, s.cfg.Proposer, cmds, 8); err != nil {
 		return busy, fmt.Errorf("scheduler: propose %d task changes: %w", len(changes), err)
 	}
+	s.cfg.Logger.Debug("placements committed", "commands", len(cmds), "took", time.Since(proposed))
 	return busy, nil
 }
 

@@ -32,6 +32,7 @@ const (
 	OpDeleteTasks
 	OpRefreshTasks
 	OpUpdateNodeStatuses
+	OpCreateServiceTasks
 )
 
 var opNames = map[Op]string{
@@ -53,6 +54,7 @@ var opNames = map[Op]string{
 	OpDeleteTasks:           "delete-tasks",
 	OpRefreshTasks:          "refresh-tasks",
 	OpUpdateNodeStatuses:    "update-node-statuses",
+	OpCreateServiceTasks:    "create-service-tasks",
 }
 
 func (o Op) String() string {
@@ -86,6 +88,18 @@ type Command struct {
 	Tasks     []*swarm.Task   `json:",omitempty"`
 	TaskIDs   []swarm.TaskID  `json:",omitempty"`
 	Changes   []TaskChange    `json:",omitempty"`
+	// SpecVersion (create-service-tasks) is the version of the service
+	// spec the new tasks are made from.
+	SpecVersion uint64    `json:",omitempty"`
+	NewTasks    []NewTask `json:",omitempty"`
+}
+
+// NewTask is one task of a create-service-tasks command: what tells it
+// from its siblings. The rest comes from its service's spec.
+type NewTask struct {
+	ID     swarm.TaskID
+	Slot   int          `json:",omitempty"`
+	NodeID swarm.NodeID `json:",omitempty"` // a global service's task
 }
 
 // NodeChange is one node's part of a batched status command: its new
@@ -177,6 +191,13 @@ func NewRemoveService(id swarm.ServiceID) *Command {
 // NewCreateTasks stores new tasks.
 func NewCreateTasks(tasks []*swarm.Task) *Command {
 	return &Command{Op: OpCreateTasks, Time: now(), Tasks: tasks}
+}
+
+// NewCreateServiceTasks stores new tasks of one service, made when applied
+// from its spec, which must still be at specVersion: a command is about a
+// tenth of the size of the same tasks written out whole (NewCreateTasks).
+func NewCreateServiceTasks(id swarm.ServiceID, specVersion uint64, tasks []NewTask) *Command {
+	return &Command{Op: OpCreateServiceTasks, Time: now(), ServiceID: id, SpecVersion: specVersion, NewTasks: tasks}
 }
 
 // NewAssignTasks places pending tasks on nodes (NodeID set) or records why

@@ -115,6 +115,8 @@ func apply(tx *memdb.Txn, index uint64, cmd *Command) error {
 		return removeService(tx, cmd)
 	case OpCreateTasks:
 		return createTasks(tx, index, cmd)
+	case OpCreateServiceTasks:
+		return createServiceTasks(tx, index, cmd)
 	case OpAssignTasks:
 		return assignTasks(tx, index, cmd)
 	case OpSetTasksDesired:

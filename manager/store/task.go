@@ -2,6 +2,7 @@ package store
 
 import (
 	"sort"
+	"time"
 
 	memdb "github.com/hashicorp/go-memdb"
 	"github.com/shoal-project/shoal/swarm"
@@ -67,22 +68,48 @@ func createTasks(tx *memdb.Txn, index uint64, cmd *Command) error {
 		if t == nil || t.ID == "" {
 			return swarm.Errorf(swarm.ErrInvalidArgument, "create-tasks with a task without ID")
 		}
-		if old, _ := getTask(tx, t.ID); old != nil {
-			return swarm.Errorf(swarm.ErrAlreadyExists, "task %s already exists", t.ID)
-		}
-		c := t.Copy()
-		c.Version, c.CreatedAt, c.UpdatedAt = index, cmd.Time, cmd.Time
-		if c.Status.Timestamp.IsZero() {
-			c.Status.Timestamp = cmd.Time
-		}
-		if err := tx.Insert(tableTask, c); err != nil {
-			return err
-		}
-		if err := touchAssignments(tx, nil, c); err != nil {
+		if err := insertNewTask(tx, index, cmd.Time, t.Copy()); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// createServiceTasks makes the tasks of a create-service-tasks command
+// from their service's spec. The spec must be the one the orchestrator saw
+// (else out of sequence: it plans again from the new spec).
+func createServiceTasks(tx *memdb.Txn, index uint64, cmd *Command) error {
+	svc, err := getService(tx, cmd.ServiceID)
+	if err != nil {
+		return err
+	}
+	if svc.SpecVersion != cmd.SpecVersion {
+		return swarm.Errorf(swarm.ErrOutOfSequence, "service %s is at spec version %d, not %d", svc.ID, svc.SpecVersion, cmd.SpecVersion)
+	}
+	for _, n := range cmd.NewTasks {
+		if n.ID == "" {
+			return swarm.Errorf(swarm.ErrInvalidArgument, "create-service-tasks with a task without ID")
+		}
+		if err := insertNewTask(tx, index, cmd.Time, svc.NewTask(n.ID, n.Slot, n.NodeID, cmd.Time)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertNewTask stores t, which the caller owns, as created at index.
+func insertNewTask(tx *memdb.Txn, index uint64, at time.Time, t *swarm.Task) error {
+	if old, _ := getTask(tx, t.ID); old != nil {
+		return swarm.Errorf(swarm.ErrAlreadyExists, "task %s already exists", t.ID)
+	}
+	t.Version, t.CreatedAt, t.UpdatedAt = index, at, at
+	if t.Status.Timestamp.IsZero() {
+		t.Status.Timestamp = at
+	}
+	if err := tx.Insert(tableTask, t); err != nil {
+		return err
+	}
+	return touchAssignments(tx, nil, t)
 }
 
 // changeTasks applies fn to each task named in cmd.Changes. A task that is

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/shoal-project/shoal/swarm"
@@ -123,5 +124,54 @@ func TestSnapshotKeepsServicesAndTasks(t *testing.T) {
 	}
 	if tasks, _ := TasksOfService(tx, "s1"); len(tasks) != 1 {
 		t.Fatalf("tasks after restore: %d", len(tasks))
+	}
+}
+
+func TestServiceTasksAreMadeFromTheSpecTheyName(t *testing.T) {
+	a := withService(t)
+	svc, _ := GetService(a.st.ReadTxn(), "s1")
+	changed := svc.Copy()
+	changed.Spec.Task.Container.Image = "busybox:2"
+	if err := a.apply(NewUpdateService(changed, svc.Version)); err != nil {
+		t.Fatal(err)
+	}
+	// Planned from the old spec: refused whole, nothing made.
+	stale := NewCreateServiceTasks("s1", svc.SpecVersion, []NewTask{{ID: "t2", Slot: 2}})
+	if err := a.apply(stale); !errors.Is(err, swarm.ErrOutOfSequence) {
+		t.Fatalf("tasks of an old spec version: %v", err)
+	}
+	if _, err := GetTask(a.st.ReadTxn(), "t2"); !errors.Is(err, swarm.ErrNotFound) {
+		t.Fatalf("a refused create made task t2: %v", err)
+	}
+	svc, _ = GetService(a.st.ReadTxn(), "s1")
+	cmd := NewCreateServiceTasks("s1", svc.SpecVersion, []NewTask{{ID: "t2", Slot: 2}, {ID: "t3", NodeID: "n1"}})
+	if err := a.apply(cmd); err != nil {
+		t.Fatal(err)
+	}
+	t2, err := GetTask(a.st.ReadTxn(), "t2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if t2.Spec.Container.Image != "busybox:2" || t2.SpecVersion != svc.SpecVersion || t2.ServiceName != "ping" || t2.Slot != 2 ||
+		t2.DesiredState != swarm.TaskRunning || t2.Status.State != swarm.TaskPending || !t2.CreatedAt.Equal(cmd.Time) {
+		t.Fatalf("t2 = %+v", t2)
+	}
+	var waiting []swarm.TaskID
+	w, _ := WaitingTasks(a.st.ReadTxn())
+	for _, task := range w {
+		waiting = append(waiting, task.ID)
+	}
+	if !slices.Equal(waiting, []swarm.TaskID{"t1", "t2"}) {
+		t.Fatalf("tasks waiting for a node: %v, want t1 t2 (not the global one)", waiting)
+	}
+	t3, _ := GetTask(a.st.ReadTxn(), "t3")
+	if t3 == nil || t3.NodeID != "n1" || t3.Status.State != swarm.TaskAssigned {
+		t.Fatalf("a global service's task: %+v", t3)
+	}
+	if err := a.apply(NewCreateServiceTasks("s1", svc.SpecVersion, []NewTask{{ID: "t2", Slot: 3}})); !errors.Is(err, swarm.ErrAlreadyExists) {
+		t.Fatalf("a task ID used twice: %v", err)
+	}
+	if err := a.apply(NewCreateServiceTasks("gone", 1, []NewTask{{ID: "t9", Slot: 1}})); !errors.Is(err, swarm.ErrNotFound) {
+		t.Fatalf("tasks of a missing service: %v", err)
 	}
 }

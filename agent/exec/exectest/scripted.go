@@ -129,6 +129,14 @@ func (s *Scripted) Task(id swarm.TaskID) (*ScriptedController, bool) {
 	return c, ok
 }
 
+// Len is how many tasks the executor holds a controller for (given to it
+// and not yet removed).
+func (s *Scripted) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.tasks)
+}
+
 // Running returns the IDs of the tasks started and not exited, sorted.
 func (s *Scripted) Running() []swarm.TaskID {
 	s.mu.Lock()
