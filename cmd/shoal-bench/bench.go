@@ -83,7 +83,7 @@ func run(ctx context.Context, o options) (err error) {
 		return err
 	}
 	idle := b.profile(ctx, leader, fmt.Sprintf("profile?seconds=%d", int(idleWindow/time.Second)), "idle-cpu.pprof")
-	if err := measureIdle(ctx, leader.Pid()); err != nil {
+	if err := b.measureIdle(ctx, leader.Pid()); err != nil {
 		return err
 	}
 	if err := <-idle; err != nil {
@@ -258,12 +258,7 @@ func (b *bench) measureNodesReady(ctx context.Context, api *client.Client) error
 // managers together and by this process (the simulated fleet), to show
 // where the machine's cores went.
 func (b *bench) measureService(ctx context.Context, api *client.Client, leaderPid int) (string, error) {
-	pids := []int{leaderPid, os.Getpid()}
-	for _, d := range b.mgrs {
-		if d.Pid() != leaderPid {
-			pids = append(pids, d.Pid())
-		}
-	}
+	pids := b.cpuPids(leaderPid)
 	t0, err := cpuTicksOf(pids)
 	if err != nil {
 		return "", err
@@ -277,7 +272,8 @@ func (b *bench) measureService(ctx context.Context, api *client.Client, leaderPi
 	if err := fleet.WaitRunning(ctx, api, id, b.o.tasks, runningTimeout); err != nil {
 		return "", err
 	}
-	d := time.Since(start).Seconds()
+	took := time.Since(start)
+	d := took.Seconds()
 	received, started := phases()
 	t1, err := cpuTicksOf(pids)
 	if err != nil {
@@ -286,18 +282,14 @@ func (b *bench) measureService(ctx context.Context, api *client.Client, leaderPi
 	if held := b.fleet.RunningTasks(); held != int(b.o.tasks) {
 		return "", fmt.Errorf("the managers count %d running tasks, the fleet's runtimes hold %d", b.o.tasks, held)
 	}
-	pct := func(i int) float64 { return 100 * float64(t1[i]-t0[i]) / clockTicksPerS / d }
-	followers := 0.0
-	for i := 2; i < len(pids); i++ {
-		followers += pct(i)
-	}
+	leader, followers, fleetCPU := cpuShares(t0, t1, took)
 	figure("create-to-received-s", received.Seconds(), "s")
 	figure("create-to-started-s", started.Seconds(), "s")
 	figure("create-to-running-s", d, "s")
 	figure("tasks-per-s", float64(b.o.tasks)/d, "tasks/s")
-	figure("leader-cpu-pct-busy", pct(0), "%")
+	figure("leader-cpu-pct-busy", leader, "%")
 	figure("followers-cpu-pct-busy", followers, "%")
-	figure("fleet-cpu-pct-busy", pct(1), "%")
+	figure("fleet-cpu-pct-busy", fleetCPU, "%")
 	kb, err := rssKB(leaderPid)
 	if err != nil {
 		return "", err
@@ -360,10 +352,12 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// measureIdle reads the leader's CPU time over the idle window, and its
-// resident memory (the highest of one sample a second).
-func measureIdle(ctx context.Context, pid int) error {
-	t0, err := cpuTicks(pid)
+// measureIdle reads the CPU time of the leader, of the other managers
+// together and of this process (the simulated fleet) over the idle window,
+// and the leader's resident memory (the highest of one sample a second).
+func (b *bench) measureIdle(ctx context.Context, leaderPid int) error {
+	pids := b.cpuPids(leaderPid)
+	t0, err := cpuTicksOf(pids)
 	if err != nil {
 		return err
 	}
@@ -373,20 +367,45 @@ func measureIdle(ctx context.Context, pid int) error {
 		if err := sleep(ctx, time.Second); err != nil {
 			return err
 		}
-		kb, err := rssKB(pid)
+		kb, err := rssKB(leaderPid)
 		if err != nil {
 			return err
 		}
 		rss = max(rss, kb)
 	}
-	t1, err := cpuTicks(pid)
+	t1, err := cpuTicksOf(pids)
 	if err != nil {
 		return err
 	}
-	cpuSeconds := float64(t1-t0) / clockTicksPerS
-	figure("leader-cpu-pct-idle", 100*cpuSeconds/time.Since(start).Seconds(), "%")
+	leader, followers, fleet := cpuShares(t0, t1, time.Since(start))
+	figure("leader-cpu-pct-idle", leader, "%")
+	figure("followers-cpu-pct-idle", followers, "%")
+	figure("fleet-cpu-pct-idle", fleet, "%")
 	figure("leader-rss-mb-idle", float64(rss)/1024, "MiB")
 	return nil
+}
+
+// cpuPids lists the leader, this process, then the other managers: the
+// order cpuShares reads.
+func (b *bench) cpuPids(leaderPid int) []int {
+	pids := []int{leaderPid, os.Getpid()}
+	for _, d := range b.mgrs {
+		if d.Pid() != leaderPid {
+			pids = append(pids, d.Pid())
+		}
+	}
+	return pids
+}
+
+// cpuShares turns two readings of cpuTicksOf(cpuPids) d apart into the
+// percent of a core used by the leader, the other managers together and
+// this process.
+func cpuShares(t0, t1 []int64, d time.Duration) (leader, followers, fleet float64) {
+	pct := func(i int) float64 { return 100 * float64(t1[i]-t0[i]) / clockTicksPerS / d.Seconds() }
+	for i := 2; i < len(t0); i++ {
+		followers += pct(i)
+	}
+	return pct(0), followers, pct(1)
 }
 
 // cpuTicks is the process's user plus system time, in clock ticks, from
