@@ -149,7 +149,7 @@ func (a *Agent) heartbeat(ctx context.Context, period time.Duration) (*dispatcha
 	ctx, cancel := context.WithTimeout(ctx, max(period, 500*time.Millisecond))
 	defer cancel()
 	var resp dispatchapi.HeartbeatResponse
-	err := a.rpc(ctx, addr, dispatchapi.PathHeartbeat, dispatchapi.HeartbeatRequest{Addr: a.cfg.Addr}, &resp)
+	err := a.rpc(ctx, addr, dispatchapi.PathHeartbeat, dispatchapi.HeartbeatRequest{Addr: a.cfg.Addr, Sent: time.Now()}, &resp)
 	if err != nil {
 		a.advance()
 		return nil, err

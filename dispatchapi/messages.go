@@ -53,6 +53,9 @@ type JoinResponse struct {
 type HeartbeatRequest struct {
 	// Addr is the node's advertised address.
 	Addr string
+	// Sent is when the node sent it, by its own clock (zero from older
+	// nodes): the leader tells from it how late heartbeats arrive.
+	Sent time.Time `json:",omitzero"`
 }
 
 // HeartbeatResponse tells a node how to go on.

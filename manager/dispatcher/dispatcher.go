@@ -56,7 +56,8 @@ func New(cfg Config) *Dispatcher {
 // beat is one heartbeat, as the liveness loop records it.
 type beat struct {
 	id   swarm.NodeID
-	addr string // the cluster address the node reported
+	addr string    // the cluster address the node reported
+	sent time.Time // by the node's clock; zero if it did not say
 	// revive: the node's stored status is not Ready at that address.
 	revive bool
 }
@@ -82,7 +83,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	defer stopWriter()
 	wg.Add(1)
 	go func() { defer wg.Done(); d.statusWriter(wctx) }()
-	lv := &liveness{seen: map[swarm.NodeID]time.Time{}, addrs: map[swarm.NodeID]string{}, start: time.Now()}
+	lv := &liveness{seen: map[swarm.NodeID]time.Time{}, addrs: map[swarm.NodeID]string{}, start: time.Now(),
+		lateness: newLateness()}
 	for id, at := range d.cfg.LastSeen {
 		lv.seen[id] = at
 	}
@@ -99,7 +101,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			}
 			return nil
 		case b := <-d.beatCh:
-			lv.seen[b.id], lv.addrs[b.id] = time.Now(), b.addr
+			now := time.Now()
+			lv.seen[b.id], lv.addrs[b.id] = now, b.addr
+			lv.lateness.observe(b.id, b.sent, now)
 			due = due || b.revive
 		case <-writing:
 			writing = nil
@@ -108,6 +112,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				spec = s
 				tick.Reset(spec.HeartbeatPeriod / 2)
 			}
+			lv.lateness.tick()
 			due = true
 		}
 		if due && writing == nil {
@@ -128,6 +133,8 @@ type liveness struct {
 	start time.Time // a node never heard from counts as seen then
 	// holding: Down verdicts are held back (mass silence).
 	holding bool
+	// lateness: how late heartbeats arrive now (see slack).
+	lateness *lateness
 }
 
 func (d *Dispatcher) spec() swarm.DispatcherSpec {
@@ -147,6 +154,7 @@ func (d *Dispatcher) changes(lv *liveness, spec swarm.DispatcherSpec) []store.No
 		return nil
 	}
 	now := time.Now()
+	slack := lv.lateness.slack(spec.NodeDownGrace)
 	silence := make([]time.Duration, len(nodes))
 	live, silent := 0, 0 // nodes not stored as Down, and those of them silent
 	for i, n := range nodes {
@@ -157,7 +165,7 @@ func (d *Dispatcher) changes(lv *liveness, spec swarm.DispatcherSpec) []store.No
 				last = n.CreatedAt
 			}
 		}
-		silence[i] = now.Sub(last)
+		silence[i] = max(0, now.Sub(last)-slack)
 		if n.Status.State != swarm.NodeStateDown {
 			live++
 			if silence[i] >= 2*spec.HeartbeatPeriod {
@@ -261,7 +269,7 @@ func (d *Dispatcher) Heartbeat(ctx context.Context, id swarm.NodeID, req dispatc
 	// due (see Run).
 	revive := n.Status.State != swarm.NodeStateReady || n.Status.ClusterAddr != req.Addr
 	select {
-	case d.beatCh <- beat{id: id, addr: req.Addr, revive: revive}:
+	case d.beatCh <- beat{id: id, addr: req.Addr, sent: req.Sent, revive: revive}:
 	case <-d.doneCh:
 		return dispatchapi.HeartbeatResponse{}, swarm.ErrNoLeader
 	case <-ctx.Done():
