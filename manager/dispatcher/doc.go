@@ -7,4 +7,10 @@
 // Liveness is kept in memory by one goroutine (Run). A new leader starts
 // with every node freshly seen, so a change of leader puts no healthy node in
 // doubt: only a node that stays silent for the grace period is declared down.
+// Silence is forgiven when the leader itself is the likelier cause: while
+// most nodes are silent together (mass silence), and by as much as
+// heartbeats currently arrive late (lateness).
+//
+// It also answers each node's assignment long poll and writes the task
+// statuses nodes report, batched across nodes (statusWriter).
 package dispatcher
