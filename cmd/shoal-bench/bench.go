@@ -49,6 +49,9 @@ func run(ctx context.Context, o options) (err error) {
 		return err
 	}
 	api := leader.Client()
+	if err := b.setSnapshotInterval(ctx, api); err != nil {
+		return err
+	}
 	if err := b.measureNodesReady(ctx, api); err != nil {
 		return err
 	}
@@ -204,6 +207,23 @@ func (b *bench) formSwarm(ctx context.Context) (*fleet.Daemon, error) {
 		}
 	}
 	return b.leader(ctx, first.Client())
+}
+
+// setSnapshotInterval applies --snapshot-interval, if given.
+func (b *bench) setSnapshotInterval(ctx context.Context, api *client.Client) error {
+	if b.o.snapshotInterval == 0 {
+		return nil
+	}
+	sw, err := api.SwarmInspect(ctx)
+	if err != nil {
+		return err
+	}
+	spec := sw.Spec
+	spec.Raft.SnapshotInterval = b.o.snapshotInterval
+	if err := api.SwarmUpdate(ctx, sw.Version, spec, client.SwarmUpdateFlags{}); err != nil {
+		return fmt.Errorf("set the snapshot interval: %w", err)
+	}
+	return nil
 }
 
 // leader is the manager node ls marks as leader.

@@ -19,9 +19,17 @@ type options struct {
 	profile   string // directory for the leader's profiles; empty: none
 	failovers int
 	fleetLog  string // file for the simulated agents' debug log; empty: none
+	// snapshotInterval, if not zero, replaces the swarm's Raft snapshot
+	// interval (log entries between snapshots) before the fleet joins.
+	snapshotInterval uint64
 	// apiClient, set in the child process only, is the socket whose API
 	// latency it measures (see measureAPILatencyApart).
 	apiClient string
+	// failoverClient, failoverService and failoverKill are set in the
+	// child process of a failover measurement only (see failoverClient).
+	failoverClient  string
+	failoverService string
+	failoverKill    int
 }
 
 func main() {
@@ -34,8 +42,19 @@ func main() {
 	flag.StringVar(&o.profile, "profile", "", "save the leader's CPU profiles (busy: the first 20 s after create; idle) and heap into this directory; managers run with --debug")
 	flag.IntVar(&o.failovers, "failovers", 3, "leader kills timed (each killed manager restarts before the next)")
 	flag.StringVar(&o.fleetLog, "fleet-log", "", "write the simulated agents' debug log (heartbeat and report failures) to this file")
+	flag.Uint64Var(&o.snapshotInterval, "snapshot-interval", 0, "Raft log entries between snapshots, set with swarm update before the fleet joins (0: the default, 10000)")
 	flag.StringVar(&o.apiClient, "api-latency-client", "", "internal: time API calls to this socket and print the figures (the bench runs itself so)")
+	flag.StringVar(&o.failoverClient, "failover-client", "", "internal: kill --failover-kill's process group, then time writes through this socket until one is accepted")
+	flag.StringVar(&o.failoverService, "failover-service", "", "internal: the service --failover-client updates")
+	flag.IntVar(&o.failoverKill, "failover-kill", 0, "internal: the leader's process group")
 	flag.Parse()
+	if o.failoverClient != "" {
+		if err := failoverClient(o.failoverClient, o.failoverService, o.failoverKill); err != nil {
+			fmt.Fprintln(os.Stderr, "shoal-bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if o.apiClient != "" {
 		if err := apiLatencyClient(o.apiClient); err != nil {
 			fmt.Fprintln(os.Stderr, "shoal-bench:", err)
