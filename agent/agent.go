@@ -119,7 +119,7 @@ func (a *Agent) session(ctx context.Context) error {
 		default:
 			period = resp.Period
 			a.update(resp.Managers)
-			if resp.Role != a.cfg.Creds.Identity().Role {
+			if resp.Role != "" && resp.Role != a.cfg.Creds.Identity().Role {
 				a.changeRole(ctx)
 			}
 		}
@@ -199,8 +199,13 @@ func (a *Agent) update(managers []dispatchapi.Peer) {
 	}
 }
 
-// changeRole renews the certificate for the role the cluster wants.
+// changeRole renews the certificate for the role the cluster wants. An
+// agent without OnRenewed (a simulated node) cannot change role: it says so.
 func (a *Agent) changeRole(ctx context.Context) {
+	if a.cfg.OnRenewed == nil {
+		a.cfg.Logger.Warn("the managers ask for a role change this node cannot make")
+		return
+	}
 	keyPEM, csrPEM, err := ca.NewKeyAndCSR()
 	if err != nil {
 		a.cfg.Logger.Error("new key", "err", err)

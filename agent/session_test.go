@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,5 +69,66 @@ func TestSessionLeavesASilentManagerWithinAPeriod(t *testing.T) {
 		}
 	case <-time.After(2 * unknownAfter):
 		t.Fatal("the session never reached the live manager")
+	}
+}
+
+// An agent asks for a new certificate only when the managers name a role
+// other than its own, never for an answer without a role; one that cannot
+// apply a new certificate (no OnRenewed, a simulated node) does not ask,
+// and goes on heartbeating.
+func TestRoleChangeOnlyWhenARoleIsNamedAndCanBeApplied(t *testing.T) {
+	root := catest.NewCA(t)
+	beats, renewals := make(chan swarm.NodeRole, 64), make(chan struct{}, 64)
+	var served atomic.Int64 // heartbeats answered
+	var roles = []swarm.NodeRole{"", swarm.RoleManager, "", swarm.RoleManager}
+	addr := fakeManager(t, root, "m1", func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case dispatchapi.PathHeartbeat:
+			defer served.Add(1)
+			role := swarm.RoleWorker
+			select {
+			case role = <-beats:
+			default:
+			}
+			_ = json.NewEncoder(w).Encode(dispatchapi.HeartbeatResponse{Period: 50 * time.Millisecond, Role: role})
+		case dispatchapi.PathRenew:
+			renewals <- struct{}{}
+			http.Error(w, "no", http.StatusInternalServerError)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	for _, r := range roles {
+		beats <- r
+	}
+	run := func(onRenewed func(context.Context, swarm.NodeRole, []byte, []byte) error) {
+		a := New(Config{Creds: catest.NewNode(t, root, swarm.RoleWorker), Managers: []dispatchapi.Peer{{NodeID: "m1", Addr: addr}},
+			OnRenewed: onRenewed})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- a.Run(ctx) }()
+		defer func() { cancel(); <-done }()
+		// Heartbeats are sequential: once one more than the scripted answers
+		// is served, the agent has acted on every scripted answer.
+		want := served.Load() + int64(len(roles)) + 1
+		deadline := time.After(10 * time.Second)
+		for served.Load() < want {
+			select {
+			case <-deadline:
+				t.Fatal("the agent stopped heartbeating")
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	run(nil)
+	if len(renewals) != 0 {
+		t.Fatalf("an agent that cannot apply a certificate asked for %d", len(renewals))
+	}
+	for _, r := range roles {
+		beats <- r
+	}
+	run(func(context.Context, swarm.NodeRole, []byte, []byte) error { return nil })
+	if got := len(renewals); got != 2 {
+		t.Fatalf("%d renewals for two answers naming the manager role (and two naming none), want 2", got)
 	}
 }

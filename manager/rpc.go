@@ -73,14 +73,35 @@ func (m *Manager) leaderOnly(h http.HandlerFunc) http.HandlerFunc {
 			writeErr(w, swarm.ErrNoLeader)
 			return
 		}
-		fwd := ""
-		if r.TLS != nil {
-			if id, err := m.caller(r); err == nil {
-				fwd = string(id.NodeID)
-			}
+		fwd, err := forwardedFor(r)
+		if err != nil {
+			writeErr(w, err)
+			return
 		}
-		m.proxy(addr, "", fwd).ServeHTTP(w, r)
+		m.proxy(addr, "", string(fwd)).ServeHTTP(w, r)
 	}
+}
+
+// forwardedFor is the node on whose behalf this manager forwards r to the
+// leader: the peer of the connection, or, when that peer is a manager that
+// forwarded r already (to a leader that has since lost its place), the node
+// it named. That node is not looked up here: this manager's store may be
+// behind (restarted, replaying its log); the leader checks it. (Resolving
+// it here once failed on such a manager and forwarded a worker's heartbeat
+// under the manager's own identity: the leader told the worker to become a
+// manager.) Empty without TLS (never on the cluster port).
+func forwardedFor(r *http.Request) (swarm.NodeID, error) {
+	if r.TLS == nil {
+		return "", nil
+	}
+	id, err := ca.PeerIdentity(*r.TLS)
+	if err != nil {
+		return "", err
+	}
+	if fwd := r.Header.Get(dispatchapi.HeaderForwardedNode); fwd != "" && id.Role == swarm.RoleManager {
+		return swarm.NodeID(fwd), nil
+	}
+	return id.NodeID, nil
 }
 
 // fromManager lets only managers' forwarded requests through.
