@@ -249,8 +249,8 @@ type Service struct {
 	Meta
 	Spec         ServiceSpec  `json:",omitzero"`
 	PreviousSpec *ServiceSpec `json:",omitzero"`
-	// SpecVersion is the version at which Spec last changed; tasks made
-	// from it are up to date.
+	// SpecVersion is the version at which Spec.Task (what tasks run) last
+	// changed; tasks made from it are up to date.
 	SpecVersion  uint64        `json:",omitzero"`
 	UpdateStatus *UpdateStatus `json:",omitzero"`
 }

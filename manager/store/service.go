@@ -107,7 +107,10 @@ func updateService(tx *memdb.Txn, index uint64, cmd *Command) error {
 	}
 	s := cmd.Service.Copy()
 	s.CreatedAt, s.SpecVersion = old.CreatedAt, old.SpecVersion
-	if !reflect.DeepEqual(old.Spec, s.Spec) {
+	// Only the task template makes tasks out of date: a change of labels,
+	// replicas or update settings leaves every task as it is (each used to
+	// rewrite all of the service's tasks: 10,000 writes for a label).
+	if !reflect.DeepEqual(old.Spec.Task, s.Spec.Task) {
 		s.SpecVersion = index
 	}
 	s.Version, s.UpdatedAt = index, cmd.Time

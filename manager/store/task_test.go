@@ -53,14 +53,24 @@ func TestSpecChangeMakesTasksOutOfDate(t *testing.T) {
 	if s.SpecVersion != v0 {
 		t.Fatal("a status-only update changed the spec version")
 	}
+	scaled := s.Copy()
+	scaled.Spec.Replicas = 3
+	scaled.Spec.Labels = map[string]string{"tier": "web"}
+	if err := a.apply(NewUpdateService(scaled, s.Version)); err != nil {
+		t.Fatal(err)
+	}
+	s, _ = GetService(a.st.ReadTxn(), "s1")
+	if s.SpecVersion != v0 {
+		t.Fatal("scaling and labelling the service made its tasks out of date")
+	}
 	changed := s.Copy()
-	changed.Spec.Replicas = 3
+	changed.Spec.Task.Container.Env = []string{"A=1"}
 	if err := a.apply(NewUpdateService(changed, s.Version)); err != nil {
 		t.Fatal(err)
 	}
 	s, _ = GetService(a.st.ReadTxn(), "s1")
 	if s.SpecVersion == v0 {
-		t.Fatal("a spec change kept the spec version")
+		t.Fatal("a task spec change kept the spec version")
 	}
 }
 
