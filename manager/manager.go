@@ -168,6 +168,7 @@ func (m *Manager) startTerm(parent context.Context) *leaderTerm {
 	ctx, cancel := context.WithCancel(parent)
 	t := &leaderTerm{cancel: cancel}
 	raftTerm := m.raft.Term()
+	lag, won := m.raft.ApplyLag(), time.Now()
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
@@ -196,7 +197,7 @@ func (m *Manager) startTerm(parent context.Context) *leaderTerm {
 		go func() { defer t.wg.Done(); roles.run(ctx) }()
 		go func() { defer t.wg.Done(); _ = sched.Run(ctx) }()
 		go func() { defer t.wg.Done(); _ = orch.Run(ctx) }()
-		m.log.Info("became leader", "node", m.cfg.NodeID, "term", raftTerm)
+		m.log.Info("became leader", "node", m.cfg.NodeID, "term", raftTerm, "unapplied", lag, "caught-up-in", time.Since(won))
 		d.Run(ctx)
 	}()
 	return t

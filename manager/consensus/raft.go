@@ -215,6 +215,17 @@ func (r *Raft) IsLeader() bool { return r.raft.State() == raft.Leader }
 // Term is the member's current Raft term.
 func (r *Raft) Term() uint64 { return r.raft.CurrentTerm() }
 
+// ApplyLag is how many entries of this member's log its store has not
+// applied yet (a restarted member replays its whole log after the last
+// snapshot).
+func (r *Raft) ApplyLag() uint64 {
+	last, applied := r.raft.LastIndex(), r.raft.AppliedIndex()
+	if applied >= last {
+		return 0
+	}
+	return last - applied
+}
+
 // Leader returns the current leader as this member knows it, or empty
 // values if there is none.
 func (r *Raft) Leader() (swarm.NodeID, string) {
