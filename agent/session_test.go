@@ -132,3 +132,44 @@ func TestRoleChangeOnlyWhenARoleIsNamedAndCanBeApplied(t *testing.T) {
 		t.Fatalf("%d renewals for two answers naming the manager role (and two naming none), want 2", got)
 	}
 }
+
+// The wait between failed attempts starts near the base and doubles up to
+// the limit, spread by up to a half either way.
+func TestRetryAfterBacksOff(t *testing.T) {
+	base, limit := 100*time.Millisecond, time.Second
+	for fails, want := range map[int]time.Duration{1: base, 2: 2 * base, 4: 8 * base, 5: limit, 50: limit} {
+		for range 100 {
+			if got := retryAfter(base, limit, fails); got < want/2 || got >= want*3/2 {
+				t.Fatalf("after %d failures: %v, want within [%v, %v)", fails, got, want/2, want*3/2)
+			}
+		}
+	}
+}
+
+// While no manager can answer (an election), an agent's heartbeats back
+// off: a thousand agents retrying every tenth of a period had flooded the
+// surviving managers.
+func TestHeartbeatsBackOffWhileNoManagerAnswers(t *testing.T) {
+	root := catest.NewCA(t)
+	var beats atomic.Int64
+	noLeader := func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == dispatchapi.PathHeartbeat {
+			beats.Add(1)
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_ = json.NewEncoder(w).Encode(map[string]string{"message": "The swarm does not have a leader."})
+	}
+	a := New(Config{Creds: catest.NewNode(t, root, swarm.RoleWorker), Managers: []dispatchapi.Peer{
+		{NodeID: "m1", Addr: fakeManager(t, root, "m1", noLeader)}, {NodeID: "m2", Addr: fakeManager(t, root, "m2", noLeader)}}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	time.Sleep(3 * time.Second) // the window counted, not a synchronisation
+	cancel()
+	<-done
+	// Retrying every 100 ms would be about 28 attempts; backing off from
+	// 100 ms to the 1 s period, at most 9 (the spread included).
+	if n := beats.Load(); n < 2 || n > 10 {
+		t.Fatalf("%d heartbeats in 3 s while no manager answers, want 2-10", n)
+	}
+}

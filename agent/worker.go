@@ -21,16 +21,19 @@ func (a *Agent) worker(ctx context.Context) {
 		}
 	}()
 	fp := ""
+	fails := 0 // calls failed in a row
 	for ctx.Err() == nil {
 		resp, err := a.assignments(ctx, fp)
 		if err != nil {
 			if ctx.Err() == nil {
+				fails++
 				a.cfg.Logger.Debug("assignments failed", "err", err)
 				a.advance()
-				sleep(ctx, 200*time.Millisecond)
+				sleep(ctx, retryAfter(200*time.Millisecond, 2*time.Second, fails))
 			}
 			continue
 		}
+		fails = 0
 		fp = resp.Fingerprint
 		a.setTasks(resp.Tasks)
 		seen := map[swarm.TaskID]bool{}
