@@ -55,7 +55,7 @@ func newUpdate(p *plan, svc *swarm.Service) *update {
 const defaultMonitor = 5e9
 
 // upToDate reports whether t runs the service's current task spec. A task
-// whose spec did not change (e.g. the service was only scaled) is moved to
+// whose spec did not change (e.g. a change was undone) is moved to
 // the new spec version in place, as Swarm does, instead of being replaced.
 func (u *update) upToDate(t *swarm.Task) bool {
 	if t.SpecVersion == u.svc.SpecVersion {
