@@ -107,7 +107,7 @@ func (a *Agent) Run(ctx context.Context) error {
 // session sends heartbeats until ctx ends or the node is removed.
 func (a *Agent) session(ctx context.Context) error {
 	period := swarm.DefaultHeartbeatPeriod
-	fails := 0 // heartbeats failed in a row
+	unavailable := 0 // heartbeats answered "no leader" in a row
 	for {
 		resp, err := a.heartbeat(ctx, period)
 		switch {
@@ -125,13 +125,7 @@ func (a *Agent) session(ctx context.Context) error {
 				a.changeRole(ctx)
 			}
 		}
-		wait := period
-		if err != nil {
-			fails++
-			wait = retryAfter(period/10, period, fails)
-		} else {
-			fails = 0
-		}
+		wait := heartbeatWait(err, period, &unavailable)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -140,13 +134,31 @@ func (a *Agent) session(ctx context.Context) error {
 	}
 }
 
+// heartbeatWait is the wait before the next heartbeat after one that ended
+// with err; unavailable counts the "no leader" answers in a row.
+func heartbeatWait(err error, period time.Duration, unavailable *int) time.Duration {
+	switch {
+	case err == nil:
+		*unavailable = 0
+		return period
+	case errors.Is(err, swarm.ErrUnavailable): // an election: back off
+		*unavailable++
+		return retryAfter(period/10, period, *unavailable)
+	default: // no answer: the next manager at once
+		*unavailable = 0
+		return retryAfter(period/10, period, 1)
+	}
+}
+
 // retryAfter is the wait before the next attempt after fails failures in a
-// row: first about base (the next manager is tried at once: the last may be
-// frozen), then twice as long each time up to limit, each spread by up to a
-// half either way. While managers elect a leader every call fails; a
-// thousand agents retrying every 100 ms had sent the survivors 10,000
-// requests a second, slowing the election's end and the new leader's first
-// writes.
+// row: first about base, then twice as long each time up to limit, each
+// spread by up to a half either way. It backs off only on answers that say
+// there is no leader (an election): a thousand agents retrying every 100
+// ms had sent the survivors 10,000 requests a second, slowing the
+// election's end and the new leader's first writes. A manager that does not
+// answer at all is left for the next one at once (fails = 1): it may be
+// frozen, and backing off there made an overloaded leader's nodes silent
+// for longer.
 func retryAfter(base, limit time.Duration, fails int) time.Duration {
 	d := base
 	for i := 1; i < fails && d < limit; i++ {

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -146,30 +147,60 @@ func TestRetryAfterBacksOff(t *testing.T) {
 	}
 }
 
-// While no manager can answer (an election), an agent's heartbeats back
-// off: a thousand agents retrying every tenth of a period had flooded the
-// surviving managers.
-func TestHeartbeatsBackOffWhileNoManagerAnswers(t *testing.T) {
+// While the managers answer that there is no leader (an election), an
+// agent's heartbeats back off: a thousand agents retrying every tenth of a
+// period had flooded the survivors.
+func TestHeartbeatsBackOffWhileThereIsNoLeader(t *testing.T) {
 	root := catest.NewCA(t)
-	var beats atomic.Int64
-	noLeader := func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == dispatchapi.PathHeartbeat {
-			beats.Add(1)
+	for _, c := range []struct {
+		name     string
+		err      error
+		min, max int64
+	}{
+		// Backing off from 100 ms to the 1 s period: at most 9 attempts
+		// in 3 s, the spread included; every 100 ms would be about 28.
+		{"no leader", swarm.ErrNoLeader, 2, 10},
+	} {
+		var beats atomic.Int64
+		answer := func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == dispatchapi.PathHeartbeat {
+				beats.Add(1)
+			}
+			e := dispatchapi.ErrorOf(c.err)
+			w.WriteHeader(e.StatusCode())
+			_ = json.NewEncoder(w).Encode(e)
 		}
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_ = json.NewEncoder(w).Encode(map[string]string{"message": "The swarm does not have a leader."})
+		a := New(Config{Creds: catest.NewNode(t, root, swarm.RoleWorker), Managers: []dispatchapi.Peer{
+			{NodeID: "m1", Addr: fakeManager(t, root, "m1", answer)}, {NodeID: "m2", Addr: fakeManager(t, root, "m2", answer)}}})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- a.Run(ctx) }()
+		time.Sleep(3 * time.Second) // the window counted, not a synchronisation
+		cancel()
+		<-done
+		if n := beats.Load(); n < c.min || n > c.max {
+			t.Errorf("%s: %d heartbeats in 3 s, want %d-%d", c.name, n, c.min, c.max)
+		}
 	}
-	a := New(Config{Creds: catest.NewNode(t, root, swarm.RoleWorker), Managers: []dispatchapi.Peer{
-		{NodeID: "m1", Addr: fakeManager(t, root, "m1", noLeader)}, {NodeID: "m2", Addr: fakeManager(t, root, "m2", noLeader)}}})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	time.Sleep(3 * time.Second) // the window counted, not a synchronisation
-	cancel()
-	<-done
-	// Retrying every 100 ms would be about 28 attempts; backing off from
-	// 100 ms to the 1 s period, at most 9 (the spread included).
-	if n := beats.Load(); n < 2 || n > 10 {
-		t.Fatalf("%d heartbeats in 3 s while no manager answers, want 2-10", n)
+}
+
+// Only "no leader" answers back off; any other failure (a manager that errs,
+// or does not answer in time: it may be frozen) moves on to the next
+// manager after about a tenth of a period, and a success resets the count.
+func TestHeartbeatWaitBacksOffOnlyForNoLeader(t *testing.T) {
+	period := time.Second
+	n := 0
+	within := func(d, want time.Duration) bool { return d >= want/2 && d < want*3/2 }
+	for i, want := range []time.Duration{100, 200, 400, 800, 1000, 1000} {
+		if d := heartbeatWait(swarm.ErrNoLeader, period, &n); !within(d, want*time.Millisecond) {
+			t.Fatalf("no leader, answer %d: waited %v, want about %v ms", i+1, d, want)
+		}
+	}
+	if d := heartbeatWait(errors.New("context deadline exceeded"), period, &n); !within(d, 100*time.Millisecond) || n != 0 {
+		t.Fatalf("no answer after no-leader answers: waited %v (count %d), want about 100 ms and a reset", d, n)
+	}
+	heartbeatWait(swarm.ErrNoLeader, period, &n)
+	if d := heartbeatWait(nil, period, &n); d != period || n != 0 {
+		t.Fatalf("success: waited %v (count %d), want the period and a reset", d, n)
 	}
 }

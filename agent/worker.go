@@ -21,19 +21,22 @@ func (a *Agent) worker(ctx context.Context) {
 		}
 	}()
 	fp := ""
-	fails := 0 // calls failed in a row
+	unavailable := 0 // calls answered "no leader" in a row
 	for ctx.Err() == nil {
 		resp, err := a.assignments(ctx, fp)
 		if err != nil {
 			if ctx.Err() == nil {
-				fails++
+				unavailable++
+				if !errors.Is(err, swarm.ErrUnavailable) {
+					unavailable = 1
+				}
 				a.cfg.Logger.Debug("assignments failed", "err", err)
 				a.advance()
-				sleep(ctx, retryAfter(200*time.Millisecond, 2*time.Second, fails))
+				sleep(ctx, retryAfter(200*time.Millisecond, 2*time.Second, unavailable))
 			}
 			continue
 		}
-		fails = 0
+		unavailable = 0
 		fp = resp.Fingerprint
 		a.setTasks(resp.Tasks)
 		seen := map[swarm.TaskID]bool{}

@@ -137,7 +137,11 @@ func (m *Manager) proxy(addr, prefix, forwardedFor string) http.Handler {
 		FlushInterval: -1,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			m.log.Debug("forward to leader failed", "leader", addr, "err", err)
-			writeAPIErr(w, swarm.ErrNoLeader)
+			if prefix == dispatchapi.PathDocker {
+				writeAPIErr(w, swarm.ErrNoLeader)
+				return
+			}
+			writeErr(w, swarm.ErrNoLeader) // a node's RPC: its error class tells it to back off
 		},
 	}
 }

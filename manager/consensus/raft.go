@@ -106,7 +106,11 @@ func applySpec(rc *raft.Config, spec swarm.RaftSpec) {
 	rc.LeaderLeaseTimeout = timeout
 	rc.CommitTimeout = 20 * time.Millisecond
 	rc.SnapshotThreshold = spec.SnapshotInterval
-	rc.SnapshotInterval = 30 * time.Second // how often the threshold is checked
+	// How often the threshold is checked (a comparison of two indexes): at
+	// hashicorp/raft's 120 s default, or the 30 s used before, a manager
+	// restarted soon after the log crossed the threshold still replayed it
+	// all.
+	rc.SnapshotInterval = 5 * time.Second
 	rc.TrailingLogs = spec.LogEntriesForSlowFollowers
 }
 
