@@ -128,7 +128,9 @@ func (m *Manager) run(ctx context.Context) {
 	var term *leaderTerm
 	check := time.NewTicker(time.Second)
 	defer check.Stop()
+	raftSpec := m.cfg.Spec // the settings this member's Raft runs with
 	for {
+		m.followRaftSpec(&raftSpec)
 		if lead := m.raft.IsLeader(); lead && term == nil {
 			term = m.startTerm(ctx)
 		} else if !lead && term != nil {
@@ -147,6 +149,20 @@ func (m *Manager) run(ctx context.Context) {
 		case <-check.C:
 		}
 	}
+}
+
+// followRaftSpec gives this member's Raft the cluster's Raft settings when
+// they differ from applied (swarm update: snapshot interval, ticks), and
+// records them. Without it a change applied only from the next restart.
+func (m *Manager) followRaftSpec(applied *swarm.RaftSpec) {
+	c, err := store.GetCluster(m.store.ReadTxn())
+	if err != nil || c.Spec.Raft == *applied {
+		return
+	}
+	if err := m.raft.UpdateSpec(c.Spec.Raft); err != nil {
+		m.log.Warn("raft settings not applied", "err", err)
+	}
+	*applied = c.Spec.Raft
 }
 
 // leaderTerm is the set of components running while this member leads.
@@ -251,8 +267,6 @@ func (m *Manager) Initialize(ctx context.Context, c *swarm.Cluster, self *swarm.
 	return nil
 }
 
-// UpdateRaftSpec applies changed Raft settings to this member.
-func (m *Manager) UpdateRaftSpec(spec swarm.RaftSpec) error { return m.raft.UpdateSpec(spec) }
 
 // raftView adapts consensus to the control API's Raft interface.
 type raftView struct{ r *consensus.Raft }
