@@ -267,7 +267,6 @@ func (m *Manager) Initialize(ctx context.Context, c *swarm.Cluster, self *swarm.
 	return nil
 }
 
-
 // raftView adapts consensus to the control API's Raft interface.
 type raftView struct{ r *consensus.Raft }
 
