@@ -403,3 +403,28 @@ func TestCleanStop(t *testing.T) {
 	}
 	c.waitHealthy(t, c.nodes[0], map[string]string{"dev01": "manager", "dev02": ""})
 }
+
+// swarm update's Raft settings reach the running managers: with a small
+// snapshot interval, both managers take a snapshot after a few writes
+// (without a restart; before, the setting waited for one).
+func TestRaftSettingsApplyWithoutRestart(t *testing.T) {
+	t.Parallel()
+	c := newSwarm(t, 2, 0)
+	dev01 := c.nodes[0]
+	waitNodeRow(t, c.nodes[1], "dev01", "Ready", "Leader")
+	dev01.mustShoal(t, "swarm", "update", "--snapshot-interval", "5")
+	for i := range 6 {
+		dev01.mustShoal(t, "node", "update", "--label-add", fmt.Sprintf("n=%d", i), "dev02")
+	}
+	for _, n := range c.nodes {
+		dir := filepath.Join(n.dataRoot, "raft", "snapshots")
+		// Raft looks at the threshold every 5-10 s.
+		eventually(t, 30*time.Second, func() error {
+			entries, err := os.ReadDir(dir)
+			if err != nil || len(entries) == 0 {
+				return fmt.Errorf("no snapshot in %s (%v)", dir, err)
+			}
+			return nil
+		})
+	}
+}
