@@ -51,12 +51,18 @@ func (r *Raft) Propose(ctx context.Context, cmd *store.Command) error {
 // a read served here is not stale. A new leader may not have applied its
 // predecessor's last entries yet (the followers learn that an entry is
 // committed only from the next append): until a barrier of its own term
-// has been applied, it waits for one.
+// has been applied, it waits for one. Just after this process was paused,
+// it commits a barrier instead of asking for heartbeats (see pauseClock).
 func (r *Raft) VerifyLeader(ctx context.Context) error {
 	if r.appliedTerm.Load() != r.raft.CurrentTerm() {
 		if err := r.Barrier(ctx); err != nil {
 			return err
 		}
+	}
+	// Just after a pause, stale heartbeat replies could confirm a deposed
+	// leader (see pauseClock): commit a barrier instead.
+	if r.pauses.suspect(time.Now(), r.pauseThreshold(), 2*r.spec().ElectionTimeout()) {
+		return r.Barrier(ctx)
 	}
 	return mapErr(wait(ctx, r.raft.VerifyLeader()))
 }

@@ -57,6 +57,9 @@ type Raft struct {
 	// appliedTerm is the latest term in which a barrier of this member's
 	// was applied: as leader of that term, its store is complete.
 	appliedTerm atomic.Uint64
+	// pauses tells VerifyLeader when this process may just have been
+	// stopped (see pauseClock).
+	pauses pauseClock
 
 	mu          sync.Mutex
 	unreachable map[raft.ServerID]bool // leader's view, reset on leader change
@@ -166,15 +169,25 @@ func bootstrap(rc *raft.Config, bolt *raftboltdb.BoltStore, logs raft.LogStore, 
 // into coalesced change signals.
 func (r *Raft) observe() {
 	defer close(r.doneCh)
+	tick := time.NewTicker(pauseTick)
+	defer tick.Stop()
+	r.pauses.tick(time.Now(), r.pauseThreshold())
 	for {
 		select {
 		case <-r.stopCh:
 			return
 		case o := <-r.observerCh:
 			r.record(o)
+		case now := <-tick.C:
+			r.pauses.tick(now, r.pauseThreshold())
 		}
 	}
 }
+
+// pauseThreshold is the gap between ticks taken for a pause: half the
+// election timeout (followers can elect another leader only after that
+// long without this member's heartbeats).
+func (r *Raft) pauseThreshold() time.Duration { return r.spec().ElectionTimeout() / 2 }
 
 func (r *Raft) record(o raft.Observation) {
 	switch d := o.Data.(type) {
