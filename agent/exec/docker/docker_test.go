@@ -214,7 +214,15 @@ func TestLogs(t *testing.T) {
 	if got := logs(t, c, exec.LogOptions{Tail: exec.NoTail}).Lines(0); len(got) != 0 {
 		t.Fatalf("no tail: %q", got)
 	}
-	last := all.Messages()[len(all.Messages())-1].Time
+	// The newest line by time, which need not be the last in the engine's
+	// log (stdout and stderr are read apart: err1 may come after out3 with
+	// an earlier time).
+	var last time.Time
+	for _, m := range all.Messages() {
+		if m.Time.After(last) {
+			last = m.Time
+		}
+	}
 	if got := logs(t, c, exec.LogOptions{Since: last.Add(time.Nanosecond)}).Lines(0); len(got) != 0 {
 		t.Fatalf("since after the last line: %q", got)
 	}
