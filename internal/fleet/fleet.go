@@ -8,6 +8,8 @@ import (
 	"net"
 	"strconv"
 	"sync"
+
+	"github.com/shoal-project/shoal/agent/exec/exectest"
 )
 
 // DefaultJoinParallelism bounds the joins in flight when FleetConfig says
@@ -166,26 +168,23 @@ func (f *Fleet) Kill(count int) []string {
 
 // RunningTasks is how many tasks the live nodes' scripted runtimes run now.
 func (f *Fleet) RunningTasks() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	total := 0
-	for _, n := range f.nodes {
-		if n != nil && !f.dead[n] {
-			total += len(n.Executor().Running())
-		}
-	}
-	return total
+	return f.sumLive(func(e *exectest.Scripted) int { return len(e.Running()) })
 }
 
 // HeldTasks is how many tasks the live nodes' scripted runtimes hold (given
 // to them by their agents, running or not).
 func (f *Fleet) HeldTasks() int {
+	return f.sumLive((*exectest.Scripted).Len)
+}
+
+// sumLive adds count over the scripted runtimes of the nodes not killed.
+func (f *Fleet) sumLive(count func(*exectest.Scripted) int) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	total := 0
 	for _, n := range f.nodes {
 		if n != nil && !f.dead[n] {
-			total += n.Executor().Len()
+			total += count(n.Executor())
 		}
 	}
 	return total
