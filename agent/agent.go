@@ -104,50 +104,148 @@ func (a *Agent) Run(ctx context.Context) error {
 	return a.session(ctx)
 }
 
-// session sends heartbeats until ctx ends or the node is removed.
+// session keeps the node's session with a manager until ctx ends or the
+// node is removed: heartbeats on one stream (dispatchapi.Session), opened
+// again after any failure, on the next manager.
 func (a *Agent) session(ctx context.Context) error {
 	period := swarm.DefaultHeartbeatPeriod
-	unavailable := 0 // heartbeats answered "no leader" in a row
+	unavailable := 0 // sessions ended "no leader" in a row
 	for {
-		resp, err := a.heartbeat(ctx, period)
+		addr := a.current()
+		var err error
+		answered := false
+		if addr == "" {
+			err = errors.New("agent: no manager known")
+		} else {
+			s := dispatchapi.OpenSession(ctx, a.client.Load(), addr)
+			answered, err = a.runSession(ctx, s, &period)
+			s.Close()
+		}
 		switch {
 		case ctx.Err() != nil:
 			return nil
 		case errors.Is(err, swarm.ErrPermissionDenied):
 			a.cfg.Logger.Error("managers refused this node", "err", err)
 			return fmt.Errorf("%w: %v", ErrRemoved, err)
-		case err != nil:
-			a.cfg.Logger.Debug("heartbeat failed", "err", err)
-		default:
-			period = resp.Period
-			a.update(resp.Managers)
-			if resp.Role != "" && resp.Role != a.cfg.Creds.Identity().Role {
-				a.changeRole(ctx)
-			}
+		case errors.Is(err, errRenewed):
+			continue // the next session presents the new certificate
 		}
-		wait := heartbeatWait(err, period, &unavailable)
+		a.cfg.Logger.Debug("session ended", "manager", addr, "err", err)
+		a.advance()
+		if answered {
+			unavailable = 0
+		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(wait):
+		case <-time.After(reconnectWait(err, period, &unavailable)):
 		}
 	}
 }
 
-// heartbeatWait is the wait before the next heartbeat after one that ended
-// with err; unavailable counts the "no leader" answers in a row.
-func heartbeatWait(err error, period time.Duration, unavailable *int) time.Duration {
-	switch {
-	case err == nil:
-		*unavailable = 0
-		return period
-	case errors.Is(err, swarm.ErrUnavailable): // an election: back off
+// errRenewed ends a session after a certificate renewal.
+var errRenewed = errors.New("agent: certificate renewed")
+
+// A manager that leaves the node's heartbeats unanswered for a period is
+// suspected: the node pings it (dispatchapi.PathPing, answered by the
+// manager itself). A frozen or cut-off manager keeps its connections open
+// and answers nothing, so the ping fails and the node opens a session with
+// the next manager, about two periods after the last answer: before the
+// grace period (three by default) marks the node down. A manager that
+// answers the ping is slow, not gone (a leader placing ten thousand tasks
+// on a loaded machine; a follower waiting on such a leader): the node stays,
+// up to giveUpAfter, and its heartbeats, sent every period regardless, go
+// on reaching the leader. Giving up on a slow manager after one unanswered
+// period, as before, sent a thousand nodes to reconnect elsewhere at once
+// (16,000 such timeouts in one 1,000-node run), and their handshakes and
+// silence made the leader slower still.
+func suspectAfter(period time.Duration) time.Duration { return max(period, 500*time.Millisecond) }
+
+// giveUpAfter bounds how long a manager that answers pings may leave
+// heartbeats unanswered.
+func giveUpAfter(period time.Duration) time.Duration { return 5 * suspectAfter(period) }
+
+// pingTimeout bounds a ping to a suspected manager.
+const pingTimeout = time.Second
+
+// runSession sends a heartbeat every period on s and acts on the answers,
+// until s ends, the manager goes quiet (see suspectAfter), or the node's
+// certificate was renewed (errRenewed). answered: the manager answered at
+// least once.
+func (a *Agent) runSession(ctx context.Context, s *dispatchapi.Session, period *time.Duration) (answered bool, err error) {
+	send := func() error {
+		if !s.Send(dispatchapi.HeartbeatRequest{Addr: a.cfg.Addr, Sent: time.Now()}) {
+			return fmt.Errorf("heartbeats to %s are not being sent", s.Addr())
+		}
+		return nil
+	}
+	if err := send(); err != nil {
+		return false, err
+	}
+	tick := time.NewTicker(*period)
+	defer tick.Stop()
+	quiet := time.NewTimer(suspectAfter(*period))
+	defer quiet.Stop()
+	last := time.Now() // the last answer, or the start
+	pinged := make(chan error, 1)
+	pinging := false
+	for {
+		select {
+		case <-ctx.Done():
+			return answered, ctx.Err()
+		case resp, ok := <-s.Answers():
+			if !ok {
+				return answered, s.Err()
+			}
+			answered, last = true, time.Now()
+			if resp.Period > 0 && resp.Period != *period {
+				*period = resp.Period
+				tick.Reset(*period)
+			}
+			quiet.Reset(suspectAfter(*period))
+			a.update(resp.Managers)
+			if resp.Role != "" && resp.Role != a.cfg.Creds.Identity().Role && a.changeRole(ctx) {
+				return answered, errRenewed
+			}
+		case <-quiet.C:
+			if silent := time.Since(last); silent >= giveUpAfter(*period) {
+				return answered, fmt.Errorf("%s answered no heartbeat for %v: %w", s.Addr(), silent.Round(time.Millisecond), context.DeadlineExceeded)
+			}
+			if !pinging {
+				pinging = true
+				go func() { pinged <- a.ping(ctx, s.Addr()) }()
+			}
+			quiet.Reset(suspectAfter(*period))
+		case err := <-pinged:
+			pinging = false
+			if err != nil {
+				return answered, fmt.Errorf("%s answered neither heartbeats for %v nor a ping: %w", s.Addr(),
+					time.Since(last).Round(time.Millisecond), err)
+			}
+		case <-tick.C:
+			if err := send(); err != nil {
+				return answered, err
+			}
+		}
+	}
+}
+
+// ping asks the manager at addr whether it is there at all.
+func (a *Agent) ping(ctx context.Context, addr string) error {
+	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
+	return a.rpc(ctx, addr, dispatchapi.PathPing, struct{}{}, nil)
+}
+
+// reconnectWait is the wait before the next session after one that ended
+// with err; unavailable counts the "no leader" ends in a row.
+func reconnectWait(err error, period time.Duration, unavailable *int) time.Duration {
+	if errors.Is(err, swarm.ErrUnavailable) { // an election: back off
 		*unavailable++
 		return retryAfter(period/10, period, *unavailable)
-	default: // no answer: the next manager at once
-		*unavailable = 0
-		return retryAfter(period/10, period, 1)
 	}
+	*unavailable = 0 // no answer: the next manager at once
+	return retryAfter(period/10, period, 1)
 }
 
 // retryAfter is the wait before the next attempt after fails failures in a
@@ -166,28 +264,6 @@ func retryAfter(base, limit time.Duration, fails int) time.Duration {
 	}
 	d = min(d, limit)
 	return d/2 + rand.N(d)
-}
-
-// heartbeat sends one heartbeat, to the current manager; a failure moves
-// the session to the next manager for the following attempt.
-func (a *Agent) heartbeat(ctx context.Context, period time.Duration) (*dispatchapi.HeartbeatResponse, error) {
-	addr := a.current()
-	if addr == "" {
-		return nil, errors.New("agent: no manager known")
-	}
-	// A manager that does not answer within a period is given up on: the
-	// node goes Unknown after two silent periods and Down soon after, so
-	// the session must reach another manager well before (a frozen leader
-	// keeps its connections open and never answers).
-	ctx, cancel := context.WithTimeout(ctx, max(period, 500*time.Millisecond))
-	defer cancel()
-	var resp dispatchapi.HeartbeatResponse
-	err := a.rpc(ctx, addr, dispatchapi.PathHeartbeat, dispatchapi.HeartbeatRequest{Addr: a.cfg.Addr, Sent: time.Now()}, &resp)
-	if err != nil {
-		a.advance()
-		return nil, err
-	}
-	return &resp, nil
 }
 
 func (a *Agent) current() string {
@@ -232,22 +308,23 @@ func (a *Agent) update(managers []dispatchapi.Peer) {
 	}
 }
 
-// changeRole renews the certificate for the role the cluster wants. An
-// agent without OnRenewed (a simulated node) cannot change role: it says so.
-func (a *Agent) changeRole(ctx context.Context) {
+// changeRole renews the certificate for the role the cluster wants; true
+// if the node now presents a new one. An agent without OnRenewed (a
+// simulated node) cannot change role: it says so.
+func (a *Agent) changeRole(ctx context.Context) bool {
 	if a.cfg.OnRenewed == nil {
 		a.cfg.Logger.Warn("the managers ask for a role change this node cannot make")
-		return
+		return false
 	}
 	keyPEM, csrPEM, err := ca.NewKeyAndCSR()
 	if err != nil {
 		a.cfg.Logger.Error("new key", "err", err)
-		return
+		return false
 	}
 	var resp dispatchapi.RenewResponse
 	if err := a.rpc(ctx, a.current(), dispatchapi.PathRenew, dispatchapi.RenewRequest{CSR: csrPEM}, &resp); err != nil {
 		a.cfg.Logger.Warn("certificate renewal failed", "err", err)
-		return
+		return false
 	}
 	a.cfg.Logger.Info("role changed", "role", resp.Role)
 	if err := a.cfg.OnRenewed(ctx, resp.Role, resp.CertPEM, keyPEM); err != nil {
@@ -257,4 +334,5 @@ func (a *Agent) changeRole(ctx context.Context) {
 	// once idle (IdleConnTimeout).
 	old := a.client.Swap(clusternet.NewHTTPClient(a.cfg.Creds))
 	old.CloseIdleConnections()
+	return true
 }

@@ -3,13 +3,14 @@ package agent
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/shoal-project/shoal/agent/exec"
+	"github.com/shoal-project/shoal/agent/exec/exectest"
 	"github.com/shoal-project/shoal/ca"
 	"github.com/shoal-project/shoal/ca/catest"
 	"github.com/shoal-project/shoal/clusternet"
@@ -32,9 +33,9 @@ func fakeManager(t *testing.T, root *ca.RootCA, id swarm.NodeID, h http.HandlerF
 
 // A session attached to a manager that stops answering (a frozen leader
 // keeps its connections open) reaches the next manager before the node's
-// silence makes it Unknown (two heartbeat periods), so a change of leader
-// does not mark healthy nodes down.
-func TestSessionLeavesASilentManagerWithinAPeriod(t *testing.T) {
+// silence makes it Down (the grace period, three heartbeat periods), so a
+// change of leader does not mark healthy nodes down.
+func TestSessionLeavesASilentManager(t *testing.T) {
 	root := catest.NewCA(t)
 	release := make(chan struct{})
 	frozen := fakeManager(t, root, "m1", func(w http.ResponseWriter, r *http.Request) {
@@ -43,15 +44,17 @@ func TestSessionLeavesASilentManagerWithinAPeriod(t *testing.T) {
 	defer close(release)
 	answered := make(chan time.Time, 16)
 	live := fakeManager(t, root, "m2", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != dispatchapi.PathHeartbeat {
+		if r.URL.Path != dispatchapi.PathSession {
 			http.NotFound(w, r)
 			return
 		}
-		select {
-		case answered <- time.Now():
-		default:
-		}
-		_ = json.NewEncoder(w).Encode(dispatchapi.HeartbeatResponse{Period: swarm.DefaultHeartbeatPeriod, Role: swarm.RoleWorker})
+		dispatchapi.ServeSession(w, r, func(context.Context, dispatchapi.HeartbeatRequest) (dispatchapi.HeartbeatResponse, error) {
+			select {
+			case answered <- time.Now():
+			default:
+			}
+			return dispatchapi.HeartbeatResponse{Period: swarm.DefaultHeartbeatPeriod, Role: swarm.RoleWorker}, nil
+		})
 	})
 
 	a := New(Config{Creds: catest.NewNode(t, root, swarm.RoleWorker),
@@ -62,13 +65,13 @@ func TestSessionLeavesASilentManagerWithinAPeriod(t *testing.T) {
 	go func() { done <- a.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 
-	unknownAfter := 2 * swarm.DefaultHeartbeatPeriod
+	downAfter := swarm.DefaultNodeDownGrace
 	select {
 	case at := <-answered:
-		if took := at.Sub(start); took >= unknownAfter {
-			t.Fatalf("first heartbeat to the live manager %v after start; the node is Unknown after %v", took, unknownAfter)
+		if took := at.Sub(start); took >= downAfter {
+			t.Fatalf("first heartbeat to the live manager %v after start; the node is Down after %v", took, downAfter)
 		}
-	case <-time.After(2 * unknownAfter):
+	case <-time.After(2 * downAfter):
 		t.Fatal("the session never reached the live manager")
 	}
 }
@@ -84,14 +87,16 @@ func TestRoleChangeOnlyWhenARoleIsNamedAndCanBeApplied(t *testing.T) {
 	var roles = []swarm.NodeRole{"", swarm.RoleManager, "", swarm.RoleManager}
 	addr := fakeManager(t, root, "m1", func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
-		case dispatchapi.PathHeartbeat:
-			defer served.Add(1)
-			role := swarm.RoleWorker
-			select {
-			case role = <-beats:
-			default:
-			}
-			_ = json.NewEncoder(w).Encode(dispatchapi.HeartbeatResponse{Period: 50 * time.Millisecond, Role: role})
+		case dispatchapi.PathSession:
+			dispatchapi.ServeSession(w, r, func(context.Context, dispatchapi.HeartbeatRequest) (dispatchapi.HeartbeatResponse, error) {
+				defer served.Add(1)
+				role := swarm.RoleWorker
+				select {
+				case role = <-beats:
+				default:
+				}
+				return dispatchapi.HeartbeatResponse{Period: 50 * time.Millisecond, Role: role}, nil
+			})
 		case dispatchapi.PathRenew:
 			renewals <- struct{}{}
 			http.Error(w, "no", http.StatusInternalServerError)
@@ -163,12 +168,14 @@ func TestHeartbeatsBackOffWhileThereIsNoLeader(t *testing.T) {
 	} {
 		var beats atomic.Int64
 		answer := func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == dispatchapi.PathHeartbeat {
-				beats.Add(1)
+			if r.URL.Path != dispatchapi.PathSession {
+				http.NotFound(w, r)
+				return
 			}
-			e := dispatchapi.ErrorOf(c.err)
-			w.WriteHeader(e.StatusCode())
-			_ = json.NewEncoder(w).Encode(e)
+			dispatchapi.ServeSession(w, r, func(context.Context, dispatchapi.HeartbeatRequest) (dispatchapi.HeartbeatResponse, error) {
+				beats.Add(1)
+				return dispatchapi.HeartbeatResponse{}, c.err
+			})
 		}
 		a := New(Config{Creds: catest.NewNode(t, root, swarm.RoleWorker), Managers: []dispatchapi.Peer{
 			{NodeID: "m1", Addr: fakeManager(t, root, "m1", answer)}, {NodeID: "m2", Addr: fakeManager(t, root, "m2", answer)}}})
@@ -184,23 +191,107 @@ func TestHeartbeatsBackOffWhileThereIsNoLeader(t *testing.T) {
 	}
 }
 
-// Only "no leader" answers back off; any other failure (a manager that errs,
-// or does not answer in time: it may be frozen) moves on to the next
-// manager after about a tenth of a period, and a success resets the count.
-func TestHeartbeatWaitBacksOffOnlyForNoLeader(t *testing.T) {
+// Only "no leader" ends back off; any other (a manager that errs, or goes
+// silent: it may be frozen) moves on to the next manager after about a
+// tenth of a period, and resets the count.
+func TestReconnectWaitBacksOffOnlyForNoLeader(t *testing.T) {
 	period := time.Second
 	n := 0
 	within := func(d, want time.Duration) bool { return d >= want/2 && d < want*3/2 }
 	for i, want := range []time.Duration{100, 200, 400, 800, 1000, 1000} {
-		if d := heartbeatWait(swarm.ErrNoLeader, period, &n); !within(d, want*time.Millisecond) {
-			t.Fatalf("no leader, answer %d: waited %v, want about %v ms", i+1, d, want)
+		if d := reconnectWait(swarm.ErrNoLeader, period, &n); !within(d, want*time.Millisecond) {
+			t.Fatalf("no leader, end %d: waited %v, want about %v ms", i+1, d, want)
 		}
 	}
-	if d := heartbeatWait(errors.New("context deadline exceeded"), period, &n); !within(d, 100*time.Millisecond) || n != 0 {
-		t.Fatalf("no answer after no-leader answers: waited %v (count %d), want about 100 ms and a reset", d, n)
+	if d := reconnectWait(context.DeadlineExceeded, period, &n); !within(d, 100*time.Millisecond) || n != 0 {
+		t.Fatalf("silence after no-leader ends: waited %v (count %d), want about 100 ms and a reset", d, n)
 	}
-	heartbeatWait(swarm.ErrNoLeader, period, &n)
-	if d := heartbeatWait(nil, period, &n); d != period || n != 0 {
-		t.Fatalf("success: waited %v (count %d), want the period and a reset", d, n)
+}
+
+// A manager that answers heartbeats late (more than two periods), but
+// answers a ping at once, keeps the node's session, and goes on hearing
+// from the node: giving up on a slow manager had sent a thousand nodes to
+// reconnect elsewhere at once.
+func TestSessionStaysWithASlowManager(t *testing.T) {
+	root := catest.NewCA(t)
+	const period = swarm.DefaultHeartbeatPeriod
+	var sessions, beats, pings atomic.Int64
+	addr := fakeManager(t, root, "m1", func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case dispatchapi.PathPing:
+			pings.Add(1)
+			_, _ = w.Write([]byte("{}"))
+		case dispatchapi.PathSession:
+			sessions.Add(1)
+			dispatchapi.ServeSession(w, r, func(ctx context.Context, _ dispatchapi.HeartbeatRequest) (dispatchapi.HeartbeatResponse, error) {
+				beats.Add(1)
+				select { // each answer takes two periods and a half
+				case <-time.After(period * 5 / 2):
+				case <-ctx.Done():
+				}
+				return dispatchapi.HeartbeatResponse{Period: period, Role: swarm.RoleWorker}, nil
+			})
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	a := New(Config{Creds: catest.NewNode(t, root, swarm.RoleWorker), Managers: []dispatchapi.Peer{{NodeID: "m1", Addr: addr}}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	time.Sleep(5500 * time.Millisecond) // the window observed, not a synchronisation
+	cancel()
+	<-done
+	// One heartbeat a second, read by the manager's loop as it gets to
+	// them: one per 2.5 s, at 0, 2.5 and 5 s.
+	if n := sessions.Load(); n != 1 {
+		t.Errorf("%d sessions opened with a slow manager, want 1 (the node gave up on it)", n)
+	}
+	if n := beats.Load(); n < 3 {
+		t.Errorf("the manager read %d heartbeats in 5.5 s, want 3", n)
+	}
+	if pings.Load() == 0 {
+		t.Error("the node never pinged the quiet manager")
+	}
+}
+
+// A long poll that ran out answers "unchanged" without the tasks: the
+// node keeps running what it runs (an empty list would stop every task).
+func TestUnchangedAssignmentsKeepTheTasks(t *testing.T) {
+	root := catest.NewCA(t)
+	polls := make(chan int, 8)
+	var n atomic.Int64
+	addr := fakeManager(t, root, "m1", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != dispatchapi.PathAssignments {
+			http.NotFound(w, r)
+			return
+		}
+		switch i := n.Add(1); i {
+		case 1:
+			_ = json.NewEncoder(w).Encode(dispatchapi.AssignmentsResponse{Fingerprint: "a", Tasks: []*swarm.Task{assigned()}})
+		case 2:
+			_ = json.NewEncoder(w).Encode(dispatchapi.AssignmentsResponse{Fingerprint: "a", Unchanged: true})
+		default:
+			polls <- int(i)
+			<-r.Context().Done() // nothing more to say
+		}
+	})
+	ctlr := &exectest.Controller{WaitFn: func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }}
+	a := New(Config{Creds: catest.NewNode(t, root, swarm.RoleWorker), Managers: []dispatchapi.Peer{{NodeID: "m1", Addr: addr}},
+		Executor: &exectest.Executor{ControllerFn: func(*swarm.Task) (exec.Controller, error) { return ctlr, nil }}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	select {
+	case <-polls: // the third poll: the unchanged answer was handled
+	case <-time.After(10 * time.Second):
+		t.Fatal("the agent did not poll a third time")
+	}
+	c := ctlr.Calls()
+	task := a.task("t1")
+	cancel()
+	<-done
+	if task == nil || c.Start != 1 || c.Shutdown != 0 || c.Remove != 0 {
+		t.Fatalf("after an unchanged answer: task known %v, calls %+v; want the task kept, started once, not stopped", task != nil, c)
 	}
 }

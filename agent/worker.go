@@ -37,6 +37,9 @@ func (a *Agent) worker(ctx context.Context) {
 			continue
 		}
 		unavailable = 0
+		if resp.Unchanged && resp.Fingerprint == fp {
+			continue // the poll ran out: keep the set
+		}
 		fp = resp.Fingerprint
 		a.setTasks(resp.Tasks)
 		seen := map[swarm.TaskID]bool{}

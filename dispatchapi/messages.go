@@ -9,7 +9,6 @@ import (
 // RPC paths on the cluster port.
 const (
 	PathJoin      = "/rpc/join"
-	PathHeartbeat = "/rpc/heartbeat"
 	PathRenew     = "/rpc/renew"
 	PathRaftJoin  = "/rpc/raft/join"
 	PathRaftLeave = "/rpc/raft/leave"
@@ -49,7 +48,7 @@ type JoinResponse struct {
 	Managers  []Peer
 }
 
-// HeartbeatRequest is a node's periodic report.
+// HeartbeatRequest is a node's periodic report, sent on its session.
 type HeartbeatRequest struct {
 	// Addr is the node's advertised address.
 	Addr string
@@ -117,10 +116,12 @@ type AssignmentsRequest struct {
 }
 
 // AssignmentsResponse is the complete set of tasks placed on the node that
-// it must run or stop.
+// it must run or stop, or, when Unchanged, word that the set is still the
+// one the caller has (a long poll that ran out): the node keeps it.
 type AssignmentsResponse struct {
 	Fingerprint string
-	Tasks       []*swarm.Task
+	Tasks       []*swarm.Task `json:",omitempty"`
+	Unchanged   bool          `json:",omitempty"`
 }
 
 // TaskStatusUpdate is one task's observed status.

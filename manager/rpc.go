@@ -22,7 +22,8 @@ func (m *Manager) Handler() http.Handler { return m.handler }
 func (m *Manager) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+dispatchapi.PathJoin, m.leaderOnly(rpc(m, false, m.join)))
-	mux.HandleFunc("POST "+dispatchapi.PathHeartbeat, m.leaderOnly(rpc(m, true, m.heartbeat)))
+	mux.HandleFunc("POST "+dispatchapi.PathSession, m.leaderOnlyStream(m.session))
+	mux.HandleFunc("POST "+dispatchapi.PathPing, func(w http.ResponseWriter, r *http.Request) { reply(w, struct{}{}) })
 	mux.HandleFunc("POST "+dispatchapi.PathRenew, m.leaderOnly(rpc(m, true, m.renew)))
 	mux.HandleFunc("POST "+dispatchapi.PathRaftJoin, m.leaderOnly(rpc(m, true, m.raftJoin)))
 	mux.HandleFunc("POST "+dispatchapi.PathRaftLeave, m.leaderOnly(rpc(m, true, m.raftLeave)))
@@ -58,7 +59,15 @@ func (m *Manager) caller(r *http.Request) (ca.Identity, error) {
 }
 
 // leaderOnly serves h on the leader and forwards to the leader elsewhere.
-func (m *Manager) leaderOnly(h http.HandlerFunc) http.HandlerFunc {
+func (m *Manager) leaderOnly(h http.HandlerFunc) http.HandlerFunc { return m.toLeader(h, false) }
+
+// leaderOnlyStream is leaderOnly for a long-lived call (a node's session):
+// a forwarded one ends as soon as this member no longer names the leader it
+// was sent to, so the node opens its next session with the new leader at
+// once instead of waiting on a frozen or deposed one.
+func (m *Manager) leaderOnlyStream(h http.HandlerFunc) http.HandlerFunc { return m.toLeader(h, true) }
+
+func (m *Manager) toLeader(h http.HandlerFunc, stream bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if m.raft.IsLeader() {
 			if m.dispatcher() == nil { // leader, but its store is not caught up yet
@@ -78,7 +87,11 @@ func (m *Manager) leaderOnly(h http.HandlerFunc) http.HandlerFunc {
 			writeErr(w, err)
 			return
 		}
-		m.proxy(addr, "", string(fwd)).ServeHTTP(w, r)
+		p := m.proxy(addr, "", string(fwd))
+		if stream {
+			p = whileLeader(p, addr, func() string { _, a := m.raft.Leader(); return a }, leaderWatchInterval)
+		}
+		p.ServeHTTP(w, r)
 	}
 }
 
@@ -341,12 +354,24 @@ func rpc[Req, Resp any](m *Manager, needID bool, fn func(context.Context, ca.Ide
 	}
 }
 
-func (m *Manager) heartbeat(ctx context.Context, id ca.Identity, req dispatchapi.HeartbeatRequest) (dispatchapi.HeartbeatResponse, error) {
+// session serves a node's heartbeats on one stream (see
+// dispatchapi.PathSession) for as long as this term's dispatcher runs: a
+// heartbeat to a dispatcher whose term ended is answered "no leader", which
+// ends the session, and the node opens one with the next leader.
+func (m *Manager) session(w http.ResponseWriter, r *http.Request) {
+	id, err := m.caller(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
 	d := m.dispatcher()
 	if d == nil {
-		return dispatchapi.HeartbeatResponse{}, swarm.ErrNoLeader
+		writeErr(w, swarm.ErrNoLeader)
+		return
 	}
-	return d.Heartbeat(ctx, id.NodeID, req)
+	dispatchapi.ServeSession(w, r, func(ctx context.Context, req dispatchapi.HeartbeatRequest) (dispatchapi.HeartbeatResponse, error) {
+		return d.Heartbeat(ctx, id.NodeID, req)
+	})
 }
 
 func (m *Manager) assignments(ctx context.Context, id ca.Identity, req dispatchapi.AssignmentsRequest) (dispatchapi.AssignmentsResponse, error) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -40,6 +41,9 @@ type bench struct {
 
 func run(ctx context.Context, o options) (err error) {
 	b := &bench{o: o}
+	b.o.procs = shareProcs(o.procs, o.managers)
+	runtime.GOMAXPROCS(b.o.procs) // the fleet's share
+	fmt.Printf("gomaxprocs %d procs\n", b.o.procs)
 	defer func() { err = errors.Join(err, b.cleanup()) }()
 	if err := b.setup(ctx); err != nil {
 		return err
@@ -181,13 +185,29 @@ func (b *bench) setup(ctx context.Context) error {
 	return err
 }
 
+// shareProcs is the GOMAXPROCS each of the bench's processes (the managers
+// and the fleet) runs with: procs if set, else the machine's CPUs divided
+// among them, at least 1. They share one machine, unlike a real swarm's
+// managers: each with as many Ps as the machine has cores, their idle Ps
+// spinning for sparse work (a thousand nodes' heartbeats) took much of
+// its CPU: the idle leader used 27 % of a core, 12 % with one P each (see
+// BENCHMARKS.md). Go does the same by itself for a process whose cgroup
+// limits its CPU.
+func shareProcs(procs, managers int) int {
+	if procs > 0 {
+		return procs
+	}
+	return max(1, runtime.NumCPU()/(managers+1))
+}
+
 // formSwarm starts the managers, the first one initialising the swarm and
 // the others joining it as managers, and returns the leader.
 func (b *bench) formSwarm(ctx context.Context) (*fleet.Daemon, error) {
 	for i := range b.o.managers {
 		name := fmt.Sprintf("mgr%d", i+1)
 		d, err := fleet.StartDaemon(ctx, fleet.DaemonConfig{Bin: b.o.bin, Name: name, IP: fmt.Sprintf("127.0.1.%d", i+1),
-			Dir: b.dir, Socket: filepath.Join(b.sockDir, name+".sock"), Debug: b.o.profile != ""})
+			Dir: b.dir, Socket: filepath.Join(b.sockDir, name+".sock"), Debug: b.o.profile != "",
+			Procs: b.o.procs})
 		if err != nil {
 			return nil, err
 		}

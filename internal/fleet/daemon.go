@@ -59,6 +59,9 @@ type DaemonConfig struct {
 	Socket string
 	// Debug starts the daemon with --debug (profiles at /debug/pprof/).
 	Debug bool
+	// Procs, if not zero, is the daemon's GOMAXPROCS: its share of a
+	// machine it shares with other daemons (see shoal-bench).
+	Procs int
 	// Port is the cluster port; zero picks a free one. A restart on the
 	// same data root must keep the port its peers know.
 	Port int
@@ -107,6 +110,9 @@ func StartDaemon(ctx context.Context, cfg DaemonConfig) (*Daemon, error) {
 	cmd := exec.Command(cfg.Bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if cfg.Procs > 0 {
+		cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(cfg.Procs))
+	}
 	if err := cmd.Start(); err != nil {
 		api.Close()
 		return nil, fmt.Errorf("start %s: %w", cfg.Name, err)

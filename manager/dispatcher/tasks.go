@@ -43,7 +43,9 @@ func (d *Dispatcher) Assignments(ctx context.Context, id swarm.NodeID, req dispa
 		case ctx.Err() != nil:
 			return dispatchapi.AssignmentsResponse{}, ctx.Err()
 		}
-		return dispatchapi.AssignmentsResponse{Fingerprint: fp, Tasks: tasks}, nil // long poll over
+		// The long poll is over and nothing changed: a thousand idle nodes
+		// were sent their whole sets every 20 s for nothing.
+		return dispatchapi.AssignmentsResponse{Fingerprint: fp, Unchanged: true}, nil
 	}
 }
 

@@ -72,13 +72,15 @@ func TestAssignmentsWaitForTheNodesOwnTasks(t *testing.T) {
 			t.Fatal("w1's poll did not answer when a task was placed on it")
 		}
 
-		// Nothing changes: the poll answers after longPoll with the same set.
+		// Nothing changes: the poll answers after longPoll that the set is
+		// unchanged, without sending it again.
 		start := time.Now()
 		w1 = poll(d, "w1", first.Fingerprint)
 		r := <-w1
 		must(t, r.err)
-		if waited := time.Since(start); waited != longPoll || r.resp.Fingerprint != first.Fingerprint {
-			t.Fatalf("idle poll answered after %v with %q, want %v and %q", waited, r.resp.Fingerprint, longPoll, first.Fingerprint)
+		if waited := time.Since(start); waited != longPoll || r.resp.Fingerprint != first.Fingerprint || !r.resp.Unchanged || len(r.resp.Tasks) != 0 {
+			t.Fatalf("idle poll answered after %v with %q (unchanged %v, %d tasks), want %v, %q, unchanged and no tasks",
+				waited, r.resp.Fingerprint, r.resp.Unchanged, len(r.resp.Tasks), longPoll, first.Fingerprint)
 		}
 
 		// The term ends: a waiting poll says there is no leader.
