@@ -146,24 +146,24 @@ func (a *Agent) session(ctx context.Context) error {
 // errRenewed ends a session after a certificate renewal.
 var errRenewed = errors.New("agent: certificate renewed")
 
-// A manager that leaves the node's heartbeats unanswered for a period is
+// A manager that leaves a heartbeat unanswered when the next one is due is
 // suspected: the node pings it (dispatchapi.PathPing, answered by the
 // manager itself). A frozen or cut-off manager keeps its connections open
 // and answers nothing, so the ping fails and the node opens a session with
-// the next manager, about two periods after the last answer: before the
-// grace period (three by default) marks the node down. A manager that
-// answers the ping is slow, not gone (a leader placing ten thousand tasks
-// on a loaded machine; a follower waiting on such a leader): the node stays,
-// up to giveUpAfter, and its heartbeats, sent every period regardless, go
-// on reaching the leader. Giving up on a slow manager after one unanswered
-// period, as before, sent a thousand nodes to reconnect elsewhere at once
-// (16,000 such timeouts in one 1,000-node run), and their handshakes and
-// silence made the leader slower still.
-func suspectAfter(period time.Duration) time.Duration { return max(period, 500*time.Millisecond) }
+// the next manager, about two periods after the unanswered heartbeat:
+// before the grace period (three by default) marks the node down. A manager
+// that answers the ping is slow, not gone (a leader placing ten thousand
+// tasks on a loaded machine; a follower waiting on such a leader): the node
+// stays, up to giveUpAfter, and its heartbeats, sent every period
+// regardless, go on reaching the leader. Giving up on a slow manager after
+// one unanswered period, as before, sent a thousand nodes to reconnect
+// elsewhere at once (16,000 such timeouts in one 1,000-node run), and their
+// handshakes and silence made the leader slower still.
+func suspectAfter(period time.Duration) time.Duration { return max(period, 500*time.Millisecond) / 2 }
 
-// giveUpAfter bounds how long a manager that answers pings may leave
-// heartbeats unanswered.
-func giveUpAfter(period time.Duration) time.Duration { return 5 * suspectAfter(period) }
+// giveUpAfter bounds how long a manager that answers pings may leave a
+// heartbeat unanswered.
+func giveUpAfter(period time.Duration) time.Duration { return 5 * max(period, 500*time.Millisecond) }
 
 // pingTimeout bounds a ping to a suspected manager.
 const pingTimeout = time.Second
@@ -173,10 +173,12 @@ const pingTimeout = time.Second
 // certificate was renewed (errRenewed). answered: the manager answered at
 // least once.
 func (a *Agent) runSession(ctx context.Context, s *dispatchapi.Session, period *time.Duration) (answered bool, err error) {
+	var waiting []time.Time // when each unanswered heartbeat was sent
 	send := func() error {
 		if !s.Send(dispatchapi.HeartbeatRequest{Addr: a.cfg.Addr, Sent: time.Now()}) {
 			return fmt.Errorf("heartbeats to %s are not being sent", s.Addr())
 		}
+		waiting = append(waiting, time.Now())
 		return nil
 	}
 	if err := send(); err != nil {
@@ -184,11 +186,9 @@ func (a *Agent) runSession(ctx context.Context, s *dispatchapi.Session, period *
 	}
 	tick := time.NewTicker(*period)
 	defer tick.Stop()
-	quiet := time.NewTimer(suspectAfter(*period))
-	defer quiet.Stop()
-	last := time.Now() // the last answer, or the start
 	pinged := make(chan error, 1)
 	pinging := false
+	var pingedFor time.Time // the unanswered heartbeat the last ping was about
 	for {
 		select {
 		case <-ctx.Done():
@@ -197,32 +197,37 @@ func (a *Agent) runSession(ctx context.Context, s *dispatchapi.Session, period *
 			if !ok {
 				return answered, s.Err()
 			}
-			answered, last = true, time.Now()
+			answered = true
+			if len(waiting) > 0 {
+				waiting = waiting[1:] // answers come in order
+			}
 			if resp.Period > 0 && resp.Period != *period {
 				*period = resp.Period
 				tick.Reset(*period)
 			}
-			quiet.Reset(suspectAfter(*period))
 			a.update(resp.Managers)
 			if resp.Role != "" && resp.Role != a.cfg.Creds.Identity().Role && a.changeRole(ctx) {
 				return answered, errRenewed
 			}
-		case <-quiet.C:
-			if silent := time.Since(last); silent >= giveUpAfter(*period) {
-				return answered, fmt.Errorf("%s answered no heartbeat for %v: %w", s.Addr(), silent.Round(time.Millisecond), context.DeadlineExceeded)
-			}
-			if !pinging {
-				pinging = true
-				go func() { pinged <- a.ping(ctx, s.Addr()) }()
-			}
-			quiet.Reset(suspectAfter(*period))
 		case err := <-pinged:
 			pinging = false
-			if err != nil {
-				return answered, fmt.Errorf("%s answered neither heartbeats for %v nor a ping: %w", s.Addr(),
-					time.Since(last).Round(time.Millisecond), err)
+			if err != nil && len(waiting) > 0 {
+				return answered, fmt.Errorf("%s answered neither a heartbeat sent %v ago nor a ping: %w", s.Addr(),
+					time.Since(waiting[0]).Round(time.Millisecond), err)
 			}
-		case <-tick.C:
+		case now := <-tick.C:
+			if len(waiting) > 0 {
+				late := now.Sub(waiting[0])
+				if late >= giveUpAfter(*period) {
+					return answered, fmt.Errorf("%s answered no heartbeat for %v: %w", s.Addr(), late.Round(time.Millisecond), context.DeadlineExceeded)
+				}
+				// One ping per late heartbeat: a slow manager is asked
+				// again only once it answered that one.
+				if late >= suspectAfter(*period) && !pinging && !waiting[0].Equal(pingedFor) {
+					pinging, pingedFor = true, waiting[0]
+					go func() { pinged <- a.ping(ctx, s.Addr()) }()
+				}
+			}
 			if err := send(); err != nil {
 				return answered, err
 			}

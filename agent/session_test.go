@@ -255,6 +255,54 @@ func TestSessionStaysWithASlowManager(t *testing.T) {
 	}
 }
 
+// A manager that answers pings but no heartbeat at all (stuck) is left
+// after giveUpAfter, not before.
+func TestSessionLeavesAStuckManagerAfterTheBound(t *testing.T) {
+	root := catest.NewCA(t)
+	release := make(chan struct{})
+	stuck := fakeManager(t, root, "m1", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == dispatchapi.PathPing {
+			_, _ = w.Write([]byte("{}"))
+			return
+		}
+		select { // the session is never answered
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	defer close(release)
+	answered := make(chan time.Time, 1)
+	live := fakeManager(t, root, "m2", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != dispatchapi.PathSession {
+			http.NotFound(w, r)
+			return
+		}
+		dispatchapi.ServeSession(w, r, func(context.Context, dispatchapi.HeartbeatRequest) (dispatchapi.HeartbeatResponse, error) {
+			select {
+			case answered <- time.Now():
+			default:
+			}
+			return dispatchapi.HeartbeatResponse{Period: swarm.DefaultHeartbeatPeriod, Role: swarm.RoleWorker}, nil
+		})
+	})
+	a := New(Config{Creds: catest.NewNode(t, root, swarm.RoleWorker),
+		Managers: []dispatchapi.Peer{{NodeID: "m1", Addr: stuck}, {NodeID: "m2", Addr: live}}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	bound := giveUpAfter(swarm.DefaultHeartbeatPeriod)
+	select {
+	case at := <-answered:
+		if took := at.Sub(start); took < bound || took > bound+2*swarm.DefaultHeartbeatPeriod {
+			t.Fatalf("reached the live manager %v after start, want just after %v", took, bound)
+		}
+	case <-time.After(3 * bound):
+		t.Fatal("the session never left the stuck manager")
+	}
+}
+
 // A long poll that ran out answers "unchanged" without the tasks: the
 // node keeps running what it runs (an empty list would stop every task).
 func TestUnchangedAssignmentsKeepTheTasks(t *testing.T) {
