@@ -186,6 +186,11 @@ func (a *Agent) runSession(ctx context.Context, s *dispatchapi.Session, period *
 	}
 	tick := time.NewTicker(*period)
 	defer tick.Stop()
+	// A ping still out when the session ends is cancelled and waited for.
+	var pings sync.WaitGroup
+	defer pings.Wait()
+	pctx, cancelPing := context.WithCancel(ctx)
+	defer cancelPing()
 	pinged := make(chan error, 1)
 	pinging := false
 	var pingedFor time.Time // the unanswered heartbeat the last ping was about
@@ -225,7 +230,7 @@ func (a *Agent) runSession(ctx context.Context, s *dispatchapi.Session, period *
 				// again only once it answered that one.
 				if late >= suspectAfter(*period) && !pinging && !waiting[0].Equal(pingedFor) {
 					pinging, pingedFor = true, waiting[0]
-					go func() { pinged <- a.ping(ctx, s.Addr()) }()
+					pings.Go(func() { pinged <- a.ping(pctx, s.Addr()) })
 				}
 			}
 			if err := send(); err != nil {

@@ -75,7 +75,9 @@ func run(ctx context.Context, o options) (err error) {
 	if err != nil {
 		return err
 	}
+	late := startLateProbe()
 	serviceID, err := b.measureService(ctx, api, leader.Pid())
+	late.report("fleet-late-busy")
 	stopFleetProfile()
 	if err != nil {
 		return err

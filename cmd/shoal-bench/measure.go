@@ -162,3 +162,46 @@ func raftSizes(d *fleet.Daemon, dataRoot, when string) error {
 	figure("raft-snapshots-mb-"+when, float64(snaps)/(1<<20), "MiB")
 	return nil
 }
+
+// lateProbe measures how late this process (the simulated fleet) wakes a
+// goroutine that asks to run every 10 ms. The agents' timers and reads are
+// as late: near a second, their timeouts measure the simulator's own
+// starvation (a thousand nodes in one process), not the managers'.
+type lateProbe struct {
+	stop chan struct{}
+	done chan []time.Duration
+}
+
+func startLateProbe() *lateProbe {
+	p := &lateProbe{stop: make(chan struct{}), done: make(chan []time.Duration, 1)}
+	go func() {
+		const every = 10 * time.Millisecond
+		var late []time.Duration
+		t := time.NewTicker(every)
+		defer t.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-p.stop:
+				p.done <- late
+				return
+			case now := <-t.C:
+				late = append(late, max(0, now.Sub(last)-every))
+				last = now
+			}
+		}
+	}()
+	return p
+}
+
+// report prints the probe's p99 and worst lateness under name.
+func (p *lateProbe) report(name string) {
+	close(p.stop)
+	late := <-p.done
+	if len(late) == 0 {
+		return
+	}
+	slices.Sort(late)
+	fmt.Printf("%s-p99-ms %.2f ms\n", name, ms(late[len(late)*99/100]))
+	fmt.Printf("%s-max-ms %.2f ms\n", name, ms(late[len(late)-1]))
+}
