@@ -13,6 +13,11 @@ import (
 // another, over a view captured by Snapshot.
 type fsm struct {
 	st *store.Store
+	// snapshotBytes, if not zero: after this many bytes of commands since
+	// the last snapshot, due is signalled (see Raft.snapshotWhenDue).
+	snapshotBytes int
+	due           chan struct{} // capacity 1
+	applied       int           // command bytes since the last snapshot
 }
 
 // applyResult is what Apply returns to the proposer through the future.
@@ -28,10 +33,18 @@ func (f *fsm) Apply(l *raft.Log) any {
 		// the cluster: stopping is safer than diverging.
 		panic(fmt.Sprintf("consensus: undecodable log entry %d: %v", l.Index, err))
 	}
-	return applyResult{err: f.st.Apply(l.Index, cmd)}
+	res := applyResult{err: f.st.Apply(l.Index, cmd)}
+	if f.applied += len(l.Data); f.snapshotBytes > 0 && f.applied >= f.snapshotBytes {
+		select {
+		case f.due <- struct{}{}:
+		default:
+		}
+	}
+	return res
 }
 
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	f.applied = 0
 	return &fsmSnapshot{snap: f.st.Snapshot()}, nil
 }
 

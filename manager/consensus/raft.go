@@ -30,7 +30,20 @@ type Config struct {
 	Logger    *slog.Logger
 	// RaftLogOutput receives hashicorp/raft's own log; nil discards it.
 	RaftLogOutput io.Writer
+	// SnapshotBytes, if not zero, replaces DefaultSnapshotBytes (tests).
+	SnapshotBytes int
 }
+
+// DefaultSnapshotBytes: a member also takes a snapshot once the commands
+// applied since its last one reach this size, whatever their number
+// (Docker's SnapshotInterval counts entries). shoal's entries are batches
+// (up to 2,000 new tasks, a thousand nodes' status reports), so 10,000 of
+// them can be hundreds of MiB, and a restarted member replays every entry
+// after its last snapshot before it can lead or serve reads: on a loaded
+// 2-core machine a member restarted a few seconds before its election
+// needed a second to catch up, and failovers took 2 s in the median,
+// against 1.4 s with snapshots every 500 entries.
+const DefaultSnapshotBytes = 4 << 20
 
 // Member is a Raft voter as the local node knows it.
 type Member struct {
@@ -51,6 +64,7 @@ type Raft struct {
 	observerCh chan raft.Observation
 	observer   *raft.Observer
 	stopCh     chan struct{}
+	snapshots  sync.WaitGroup // snapshotWhenDue
 	doneCh     chan struct{}
 	changes    chan struct{} // coalescing: one pending signal at most
 
@@ -134,7 +148,12 @@ func start(cfg Config, st *store.Store, layer raft.StreamLayer, bolt *raftboltdb
 			return nil, err
 		}
 	}
-	ra, err := raft.NewRaft(rc, &fsm{st: st}, logs, bolt, snaps, trans)
+	limit := cfg.SnapshotBytes
+	if limit == 0 {
+		limit = DefaultSnapshotBytes
+	}
+	f := &fsm{st: st, snapshotBytes: limit, due: make(chan struct{}, 1)}
+	ra, err := raft.NewRaft(rc, f, logs, bolt, snaps, trans)
 	if err != nil {
 		trans.Close()
 		return nil, fmt.Errorf("consensus: start raft: %w", err)
@@ -150,6 +169,7 @@ func start(cfg Config, st *store.Store, layer raft.StreamLayer, bolt *raftboltdb
 	r.observer = raft.NewObserver(r.observerCh, false, nil)
 	ra.RegisterObserver(r.observer)
 	go r.observe()
+	r.snapshots.Go(func() { r.snapshotWhenDue(f.due) })
 	return r, nil
 }
 
@@ -163,6 +183,22 @@ func bootstrap(rc *raft.Config, bolt *raftboltdb.BoltStore, logs raft.LogStore, 
 		return fmt.Errorf("consensus: bootstrap: %w", err)
 	}
 	return nil
+}
+
+// snapshotWhenDue takes a snapshot each time the FSM says enough bytes
+// were applied since the last one, until Shutdown. One at a time: a
+// signal that arrives during a snapshot asks for the next.
+func (r *Raft) snapshotWhenDue(due <-chan struct{}) {
+	for {
+		select {
+		case <-r.stopCh:
+			return
+		case <-due:
+			if err := r.raft.Snapshot().Error(); err != nil && !errors.Is(err, raft.ErrNothingNewToSnapshot) {
+				r.log.Debug("snapshot by size failed", "err", err)
+			}
+		}
+	}
 }
 
 // observe owns the reachability map's updates and turns Raft observations
@@ -265,6 +301,7 @@ func (r *Raft) Shutdown() error {
 	r.raft.DeregisterObserver(r.observer)
 	close(r.stopCh)
 	<-r.doneCh
+	r.snapshots.Wait()
 	r.transport.Close()
 	if cerr := r.bolt.Close(); err == nil {
 		err = cerr

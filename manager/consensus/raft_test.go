@@ -269,3 +269,39 @@ func TestNewLeaderReadsSeeAcknowledgedWrites(t *testing.T) {
 		startMember(t, old, addr, false)
 	}
 }
+
+// A member takes a snapshot once the commands applied since its last one
+// reach SnapshotBytes, long before SnapshotInterval entries: a restarted
+// member then replays only what came after it.
+func TestSnapshotBySize(t *testing.T) {
+	root := catest.NewCA(t)
+	for _, c := range []struct {
+		limit int
+		want  bool
+	}{{limit: 2 << 10, want: true}, {limit: 1 << 30, want: false}} {
+		m := &member{id: "m1", dir: t.TempDir(), creds: catest.NewNodeWithID(t, root, "m1", swarm.RoleManager)}
+		mux, err := clusternet.Listen("127.0.0.1:0", m.creds, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.mux, m.st = mux, store.New()
+		m.r, err = New(Config{ID: m.id, Addr: mux.Addr().String(), Dir: m.dir, Bootstrap: true,
+			Spec: swarm.DefaultClusterSpec().Raft, SnapshotBytes: c.limit}, m.st, mux.RaftLayer(m.creds))
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "leader", m.r.IsLeader)
+		for i := range 30 { // about 100 bytes each
+			if err := propose(context.Background(), m, swarm.NodeID(fmt.Sprintf("node%02d", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		snapshotted := func() bool { return m.r.raft.Stats()["last_snapshot_index"] != "0" }
+		if c.want {
+			waitFor(t, "a snapshot after 3 KB of commands", snapshotted)
+		} else if snapshotted() {
+			t.Errorf("a snapshot with a %d-byte limit and 30 small commands", c.limit)
+		}
+		m.stop()
+	}
+}
