@@ -191,10 +191,11 @@ func (b *bench) setup(ctx context.Context) error {
 // and the fleet) runs with: procs if set, else the machine's CPUs divided
 // among them, at least 1. They share one machine, unlike a real swarm's
 // managers: each with as many Ps as the machine has cores, their idle Ps
-// spinning for sparse work (a thousand nodes' heartbeats) took much of
-// its CPU: the idle leader used 27 % of a core, 12 % with one P each (see
-// BENCHMARKS.md). Go does the same by itself for a process whose cgroup
-// limits its CPU.
+// spinning for sparse work (a thousand nodes' heartbeats) took much of it:
+// on 2 cores with the code of the time, the idle leader used 27 % of a
+// core with 2 Ps, 18 % with one, and the followers 16 % against 4 % (see
+// BENCHMARKS.md, session 5). Go picks fewer Ps by itself for a process
+// whose cgroup limits its CPU.
 func shareProcs(procs, managers int) int {
 	if procs > 0 {
 		return procs
