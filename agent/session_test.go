@@ -31,6 +31,26 @@ func fakeManager(t *testing.T, root *ca.RootCA, id swarm.NodeID, h http.HandlerF
 	return mux.Addr().String()
 }
 
+// liveManager serves sessions, answering every heartbeat at once; the time
+// of each answer goes to answered while it has room.
+func liveManager(t *testing.T, root *ca.RootCA, id swarm.NodeID) (addr string, answered <-chan time.Time) {
+	times := make(chan time.Time, 16)
+	addr = fakeManager(t, root, id, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != dispatchapi.PathSession {
+			http.NotFound(w, r)
+			return
+		}
+		dispatchapi.ServeSession(w, r, func(context.Context, dispatchapi.HeartbeatRequest) (dispatchapi.HeartbeatResponse, error) {
+			select {
+			case times <- time.Now():
+			default:
+			}
+			return dispatchapi.HeartbeatResponse{Period: swarm.DefaultHeartbeatPeriod, Role: swarm.RoleWorker}, nil
+		})
+	})
+	return addr, times
+}
+
 // A session attached to a manager that stops answering (a frozen leader
 // keeps its connections open) reaches the next manager before the node's
 // silence makes it Down (the grace period, three heartbeat periods), so a
@@ -42,20 +62,7 @@ func TestSessionLeavesASilentManager(t *testing.T) {
 		<-release // never answers while the test runs
 	})
 	defer close(release)
-	answered := make(chan time.Time, 16)
-	live := fakeManager(t, root, "m2", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != dispatchapi.PathSession {
-			http.NotFound(w, r)
-			return
-		}
-		dispatchapi.ServeSession(w, r, func(context.Context, dispatchapi.HeartbeatRequest) (dispatchapi.HeartbeatResponse, error) {
-			select {
-			case answered <- time.Now():
-			default:
-			}
-			return dispatchapi.HeartbeatResponse{Period: swarm.DefaultHeartbeatPeriod, Role: swarm.RoleWorker}, nil
-		})
-	})
+	live, answered := liveManager(t, root, "m2")
 
 	a := New(Config{Creds: catest.NewNode(t, root, swarm.RoleWorker),
 		Managers: []dispatchapi.Peer{{NodeID: "m1", Addr: frozen}, {NodeID: "m2", Addr: live}}})
@@ -271,20 +278,7 @@ func TestSessionLeavesAStuckManagerAfterTheBound(t *testing.T) {
 		}
 	})
 	defer close(release)
-	answered := make(chan time.Time, 1)
-	live := fakeManager(t, root, "m2", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != dispatchapi.PathSession {
-			http.NotFound(w, r)
-			return
-		}
-		dispatchapi.ServeSession(w, r, func(context.Context, dispatchapi.HeartbeatRequest) (dispatchapi.HeartbeatResponse, error) {
-			select {
-			case answered <- time.Now():
-			default:
-			}
-			return dispatchapi.HeartbeatResponse{Period: swarm.DefaultHeartbeatPeriod, Role: swarm.RoleWorker}, nil
-		})
-	})
+	live, answered := liveManager(t, root, "m2")
 	a := New(Config{Creds: catest.NewNode(t, root, swarm.RoleWorker),
 		Managers: []dispatchapi.Peer{{NodeID: "m1", Addr: stuck}, {NodeID: "m2", Addr: live}}})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 )
 
@@ -15,25 +16,37 @@ func Call(ctx context.Context, c *http.Client, addr, path string, in, out any) e
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+addr+path, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.Do(req)
+	resp, err := post(ctx, c, addr, path, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		var e Error
-		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.Message == "" {
-			return fmt.Errorf("dispatchapi: %s on %s: status %d", path, addr, resp.StatusCode)
-		}
-		return e.Err()
-	}
 	if out == nil {
 		return nil
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// post sends body to path on addr. An answer with an error status is
+// returned as its error, rebuilt with its class; otherwise the caller reads
+// and closes the body.
+func post(ctx context.Context, c *http.Client, addr, path string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+addr+path, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode < 300 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	var e Error
+	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.Message == "" {
+		return nil, fmt.Errorf("dispatchapi: %s on %s: status %d", path, addr, resp.StatusCode)
+	}
+	return nil, e.Err()
 }

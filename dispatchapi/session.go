@@ -133,23 +133,11 @@ func (s *Session) write(ctx context.Context, pw *io.PipeWriter) {
 
 // read makes the call and hands over each answer until the stream ends.
 func (s *Session) read(ctx context.Context, c *http.Client, body io.Reader) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+s.addr+PathSession, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.Do(req)
+	resp, err := post(ctx, c, s.addr, PathSession, body) // an error: refused before the stream started
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode >= 300 { // refused before the stream started
-		var e Error
-		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.Message == "" {
-			return fmt.Errorf("dispatchapi: %s on %s: status %d", PathSession, s.addr, resp.StatusCode)
-		}
-		return e.Err()
-	}
 	dec := json.NewDecoder(resp.Body)
 	for {
 		var m SessionMessage
