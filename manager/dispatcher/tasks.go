@@ -16,14 +16,6 @@ import (
 // longPoll bounds how long an assignments call waits for a change.
 const longPoll = 20 * time.Second
 
-// gather is how long a poll woken by a change waits for more before it
-// answers (swarmkit batches assignments likewise). The scheduler commits a
-// large placement in commands of 1,000 tasks, each spread over as many
-// nodes: without the wait, a 10,000-task create on 1,000 nodes woke each
-// node's poll once per command, ten answers of its growing set where one
-// does.
-const gather = 100 * time.Millisecond
-
 // Assignments returns the tasks placed on a node once they differ from
 // what the node last saw (or after longPoll). Called from request
 // goroutines; it waits on a watch of this node and its tasks only, so a
@@ -43,12 +35,6 @@ func (d *Dispatcher) Assignments(ctx context.Context, id swarm.NodeID, req dispa
 			return dispatchapi.AssignmentsResponse{Fingerprint: fp, Tasks: tasks}, nil
 		}
 		if w.Wait(wait) == nil {
-			t := time.NewTimer(gather) // the rest of the burst
-			select {
-			case <-t.C:
-			case <-wait.Done():
-				t.Stop()
-			}
 			continue
 		}
 		switch {

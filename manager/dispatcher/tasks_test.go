@@ -3,7 +3,6 @@ package dispatcher
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -61,7 +60,6 @@ func TestAssignmentsWaitForTheNodesOwnTasks(t *testing.T) {
 		default:
 		}
 		placeTask(t, p, "t-mine", "w1")
-		time.Sleep(gather)
 		synctest.Wait()
 		select {
 		case r := <-w1:
@@ -166,33 +164,5 @@ func TestStatusReportsAreWrittenTogether(t *testing.T) {
 		}
 		cancel()
 		<-done
-	})
-}
-
-// Placements that reach a node in a burst (the scheduler's commands of one
-// pass, a few tens of milliseconds apart) come in one answer, not one
-// answer each.
-func TestAssignmentsGatherABurst(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		p, d := setup(t)
-		ctx := start(t, d)
-		first, err := d.Assignments(ctx, "w1", dispatchapi.AssignmentsRequest{})
-		must(t, err)
-		w1 := poll(d, "w1", first.Fingerprint)
-		for i := range 3 {
-			placeTask(t, p, swarm.TaskID(fmt.Sprintf("t%d", i)), "w1")
-			time.Sleep(gather / 4)
-		}
-		time.Sleep(gather)
-		synctest.Wait()
-		select {
-		case r := <-w1:
-			must(t, r.err)
-			if len(r.resp.Tasks) != 3 {
-				t.Fatalf("the first answer after a burst of 3 placements holds %d tasks, want 3", len(r.resp.Tasks))
-			}
-		default:
-			t.Fatal("the poll did not answer after the burst")
-		}
 	})
 }
