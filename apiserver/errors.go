@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -65,12 +66,27 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 // writeJSON writes v as JSON followed by a newline, with
 // Content-Type: application/json and HTML characters unescaped, as moby does.
+// The body is encoded before anything is written, so that it goes out with
+// its Content-Length (a client can then read it into one buffer).
 func writeJSON(w http.ResponseWriter, code int, v any) error {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	return writeBody(w, code, buf.Bytes())
+}
+
+// writeBody writes a JSON body already encoded, with its Content-Type and
+// Content-Length.
+func writeBody(w http.ResponseWriter, code int, body []byte) error {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	_, err := w.Write(body)
+	return err
 }
 
 // readJSON decodes a JSON request body into out with moby's rules and

@@ -35,10 +35,7 @@ func (s *server) listNodes(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_, err = w.Write(body)
-	return err
+	return writeBody(w, http.StatusOK, body)
 }
 
 // inspectNode answers GET /nodes/{id}; the control API resolves the

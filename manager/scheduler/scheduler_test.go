@@ -219,6 +219,47 @@ func TestRunBatchesProposals(t *testing.T) {
 	})
 }
 
+// A pass groups its placements by node before cutting them into commands:
+// spread placement alternates nodes, and a command touching every node
+// would wake every node's assignment poll once per command.
+func TestRunGroupsPlacementsByNode(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRecorder()
+		for _, n := range three() {
+			r.must(t, store.NewCreateNode(n))
+		}
+		var ts []*swarm.Task
+		for _, x := range tasks("web", 12) {
+			ts = append(ts, newTask(string(x.ID), "web"))
+		}
+		r.must(t, store.NewCreateTasks(ts))
+		stop := run(t, Config{Store: r.Store, Proposer: r, BatchSize: 4})
+		waitFor(t, r.Store, "twelve tasks assigned", func(tx store.ReadTxn) bool {
+			for _, x := range ts {
+				if getTask(t, tx, x.ID).Status.State != swarm.TaskAssigned {
+					return false
+				}
+			}
+			return true
+		})
+		synctest.Wait()
+		stop()
+		cmds := r.assignCommands()
+		if len(cmds) != 3 {
+			t.Fatalf("%d assign commands, want 3", len(cmds))
+		}
+		for _, c := range cmds {
+			nodes := map[swarm.NodeID]bool{}
+			for _, ch := range c {
+				nodes[ch.NodeID] = true
+			}
+			if len(nodes) != 1 {
+				t.Errorf("an assign command of %d tasks touches %d nodes, want 1 (4 tasks per node)", len(c), len(nodes))
+			}
+		}
+	})
+}
+
 // failing refuses the first proposals, then applies.
 type failing struct {
 	*recorder
