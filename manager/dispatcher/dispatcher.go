@@ -91,6 +91,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	spec := d.spec()
 	tick := time.NewTicker(spec.HeartbeatPeriod / 2)
 	defer tick.Stop()
+	// verdict fires when the next node's silence reaches a threshold, so
+	// that a dead node is marked Down when its grace period ends rather
+	// than at the next tick (up to half a period later).
+	verdict := time.NewTimer(time.Hour)
+	verdict.Stop()
+	defer verdict.Stop()
 	var writing chan struct{} // non-nil while a write is in flight
 	due := false              // changes may be due: look when no write is in flight
 	for {
@@ -114,10 +120,16 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			}
 			lv.lateness.tick()
 			due = true
+		case <-verdict.C:
+			due = true
 		}
 		if due && writing == nil {
 			due = false
-			if changes := d.changes(lv, spec); len(changes) > 0 {
+			changes, next := d.changes(lv, spec)
+			if !next.IsZero() {
+				verdict.Reset(time.Until(next))
+			}
+			if len(changes) > 0 {
 				writing = make(chan struct{})
 				go func() { defer close(writing); d.write(ctx, changes) }()
 			}
@@ -147,11 +159,12 @@ func (d *Dispatcher) spec() swarm.DispatcherSpec {
 
 // changes lists the nodes heard from lately that are not stored as Ready
 // at the address they report, and the silent nodes to mark Unknown, then
-// Down (see massSilence).
-func (d *Dispatcher) changes(lv *liveness, spec swarm.DispatcherSpec) []store.NodeChange {
+// Down (see massSilence). next is when the silence of a node not changed
+// now reaches its next threshold, if it stays silent (zero: none).
+func (d *Dispatcher) changes(lv *liveness, spec swarm.DispatcherSpec) (out []store.NodeChange, next time.Time) {
 	nodes, err := store.ListNodes(d.cfg.Store.ReadTxn())
 	if err != nil {
-		return nil
+		return nil, time.Time{}
 	}
 	now := time.Now()
 	slack := lv.lateness.slack(spec.NodeDownGrace)
@@ -174,8 +187,12 @@ func (d *Dispatcher) changes(lv *liveness, spec swarm.DispatcherSpec) []store.No
 		}
 	}
 	lv.hold(d.cfg.Logger, live >= massSilenceMin && 2*silent >= live, silent, live)
-	var out []store.NodeChange
 	for i, n := range nodes {
+		if at, ok := nextThreshold(n.Status.State, silence[i], spec); ok {
+			if t := now.Add(at); next.IsZero() || t.Before(next) {
+				next = t
+			}
+		}
 		if addr, heard := lv.addrs[n.ID]; heard && silence[i] < 2*spec.HeartbeatPeriod {
 			if n.Status.State != swarm.NodeStateReady || n.Status.ClusterAddr != addr {
 				st := swarm.NodeStatus{State: swarm.NodeStateReady, Addr: dispatchapi.Host(addr), ClusterAddr: addr}
@@ -194,7 +211,20 @@ func (d *Dispatcher) changes(lv *liveness, spec swarm.DispatcherSpec) []store.No
 		st.State, st.Message = next, "heartbeat failure"
 		out = append(out, store.NodeChange{ID: n.ID, From: n.Status.State, Status: st})
 	}
-	return out
+	return out, next
+}
+
+// nextThreshold is how much longer a node in state cur, silent for
+// silent, must stay silent before nextState gives another state; false
+// when it already would, or never will.
+func nextThreshold(cur swarm.NodeState, silent time.Duration, spec swarm.DispatcherSpec) (time.Duration, bool) {
+	switch {
+	case cur == swarm.NodeStateDown || silent >= spec.NodeDownGrace:
+		return 0, false
+	case cur == swarm.NodeStateReady && silent < 2*spec.HeartbeatPeriod:
+		return 2*spec.HeartbeatPeriod - silent, true
+	}
+	return spec.NodeDownGrace - silent, true
 }
 
 // massSilenceMin is the number of nodes (not already Down) from which

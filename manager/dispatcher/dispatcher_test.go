@@ -99,6 +99,42 @@ func TestSilentNodeGoesUnknownThenDown(t *testing.T) {
 	})
 }
 
+// A silent node is marked Down when its grace period ends, not at the
+// liveness loop's next tick (up to half a period later): the refill of a
+// dead node's slots starts then.
+func TestSilentNodeIsDownWhenItsGraceEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, d := setup(t)
+		ctx := start(t, d)
+		spec := swarm.DefaultClusterSpec().Dispatcher
+		beat := func(id swarm.NodeID) {
+			_, err := d.Heartbeat(ctx, id, dispatchapi.HeartbeatRequest{Addr: "10.0.0.1"})
+			must(t, err)
+		}
+		// w1's last heartbeat comes between two ticks of the loop.
+		const offset = 200 * time.Millisecond
+		time.Sleep(offset)
+		beat("w1")
+		beat("m1")
+		lastBeat := time.Now()
+		downAt := lastBeat.Add(spec.NodeDownGrace)
+		for time.Until(downAt) > spec.HeartbeatPeriod/2 {
+			time.Sleep(spec.HeartbeatPeriod / 2)
+			beat("m1")
+		}
+		time.Sleep(time.Until(downAt) - time.Millisecond)
+		synctest.Wait()
+		if got := state(t, p.Store, "w1"); got != swarm.NodeStateUnknown {
+			t.Fatalf("1 ms before its grace ends, w1 is %s, want unknown", got)
+		}
+		time.Sleep(2 * time.Millisecond)
+		synctest.Wait()
+		if got := state(t, p.Store, "w1"); got != swarm.NodeStateDown {
+			t.Fatalf("1 ms after its grace ended, w1 is %s, want down (the next tick is %v later)", got, spec.HeartbeatPeriod/2-offset)
+		}
+	})
+}
+
 // A heartbeat from a Down node makes it Ready again, and a demoted node
 // keeps the manager role while it is still a Raft member.
 func TestHeartbeatRevivesAndKeepsMemberAManager(t *testing.T) {

@@ -43,12 +43,14 @@ func New(cfg Config) *Orchestrator {
 	return &Orchestrator{cfg: cfg}
 }
 
-// Run reconciles until ctx ends.
+// Run reconciles until ctx ends: a pass at once, then one after each change
+// of the store that is not routine (store.WorkChanges: reports of tasks on
+// their way to running need no pass), and when a delayed action is due.
 func (o *Orchestrator) Run(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		changed := o.cfg.Store.Changes()
+		changed := o.cfg.Store.WorkChanges()
 		wake, busy := o.pass(ctx)
 		var due <-chan time.Time
 		if !wake.IsZero() {

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"fmt"
+
 	memdb "github.com/hashicorp/go-memdb"
 	"github.com/shoal-project/shoal/swarm"
 )
@@ -40,9 +42,27 @@ func schema() *memdb.DBSchema {
 			indexID:      {Name: indexID, Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 			indexService: {Name: indexService, Indexer: &memdb.StringFieldIndex{Field: "ServiceID"}},
 			indexNode:    {Name: indexNode, AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "NodeID"}},
-			indexWaiting: {Name: indexWaiting, Indexer: &memdb.ConditionalIndex{Conditional: func(obj any) (bool, error) {
-				return obj.(*swarm.Task).WaitsForNode(), nil
-			}}},
+			indexWaiting: {Name: indexWaiting, AllowMissing: true, Indexer: waitingIndex{}},
 		}},
 	}}
+}
+
+// waitingIndex holds only the tasks that wait for a node. (memdb's
+// ConditionalIndex would hold every task, under true or false, and each
+// status report would rewrite the task's entry there too.)
+type waitingIndex struct{}
+
+func (waitingIndex) FromObject(obj any) (bool, []byte, error) {
+	if !obj.(*swarm.Task).WaitsForNode() {
+		return false, nil, nil
+	}
+	return true, []byte{1}, nil
+}
+
+// FromArgs takes true, the only value the index holds.
+func (waitingIndex) FromArgs(args ...any) ([]byte, error) {
+	if len(args) != 1 || args[0] != true {
+		return nil, fmt.Errorf("store: the waiting index takes true, not %v", args)
+	}
+	return []byte{1}, nil
 }

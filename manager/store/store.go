@@ -20,6 +20,7 @@ type Store struct {
 	mu      sync.Mutex
 	index   uint64        // last applied Raft index
 	changed chan struct{} // closed and replaced at each Apply
+	work    chan struct{} // closed and replaced at each Apply that is not routine
 }
 
 // state is one generation of the database: Restore starts a new one and
@@ -35,7 +36,7 @@ func New() *Store {
 	if err != nil {
 		panic("store: bad schema: " + err.Error())
 	}
-	s := &Store{changed: make(chan struct{})}
+	s := &Store{changed: make(chan struct{}), work: make(chan struct{})}
 	s.db.Store(&state{db: db, abandoned: make(chan struct{})})
 	return s
 }
@@ -68,7 +69,16 @@ func (s *Store) Changes() <-chan struct{} {
 	return s.changed
 }
 
-func (s *Store) bump(index uint64) {
+// WorkChanges returns a channel closed at the next Apply or Restore that
+// is not routine (see routine): what a reconciler of services and tasks
+// waits on.
+func (s *Store) WorkChanges() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.work
+}
+
+func (s *Store) bump(index uint64, work bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if index > s.index {
@@ -76,6 +86,10 @@ func (s *Store) bump(index uint64) {
 	}
 	close(s.changed)
 	s.changed = make(chan struct{})
+	if work {
+		close(s.work)
+		s.work = make(chan struct{})
+	}
 }
 
 // Apply performs cmd as the change at Raft index. The returned error is the
@@ -84,51 +98,65 @@ func (s *Store) bump(index uint64) {
 func (s *Store) Apply(index uint64, cmd *Command) error {
 	tx := s.db.Load().db.Txn(true)
 	defer tx.Abort()
-	if err := apply(tx, index, cmd); err != nil {
-		s.bump(index)
+	routine, err := apply(tx, index, cmd)
+	if err != nil {
+		s.bump(index, false)
 		return err
 	}
 	tx.Commit()
-	s.bump(index)
+	s.bump(index, !routine)
 	return nil
 }
 
-func apply(tx *memdb.Txn, index uint64, cmd *Command) error {
+// serviceUpdating reports whether the service has an update or rollback
+// that is not completed (paused included).
+func serviceUpdating(tx *memdb.Txn, id swarm.ServiceID) bool {
+	svc, err := getService(tx, id)
+	if err != nil || svc.UpdateStatus == nil {
+		return false
+	}
+	st := svc.UpdateStatus.State
+	return st != swarm.UpdateCompleted && st != swarm.UpdateRollbackCompleted
+}
+
+// apply performs cmd; routine says it only recorded tasks progressing as
+// they should (see updateTaskStatus), which WorkChanges does not signal.
+func apply(tx *memdb.Txn, index uint64, cmd *Command) (routine bool, err error) {
 	switch cmd.Op {
 	case OpCreateCluster:
-		return createCluster(tx, index, cmd)
+		return false, createCluster(tx, index, cmd)
 	case OpUpdateCluster:
-		return updateCluster(tx, index, cmd)
+		return false, updateCluster(tx, index, cmd)
 	case OpCreateNode:
-		return createNode(tx, index, cmd)
+		return false, createNode(tx, index, cmd)
 	case OpUpdateNodeSpec, OpUpdateNodeStatus, OpSetNodeManager, OpUpdateNodeDescription:
-		return updateNode(tx, index, cmd)
+		return false, updateNode(tx, index, cmd)
 	case OpUpdateNodeStatuses:
-		return updateNodeStatuses(tx, index, cmd)
+		return false, updateNodeStatuses(tx, index, cmd)
 	case OpRemoveNode:
-		return removeNode(tx, index, cmd)
+		return false, removeNode(tx, index, cmd)
 	case OpCreateService:
-		return createService(tx, index, cmd)
+		return false, createService(tx, index, cmd)
 	case OpUpdateService:
-		return updateService(tx, index, cmd)
+		return false, updateService(tx, index, cmd)
 	case OpRemoveService:
-		return removeService(tx, cmd)
+		return false, removeService(tx, cmd)
 	case OpCreateTasks:
-		return createTasks(tx, index, cmd)
+		return false, createTasks(tx, index, cmd)
 	case OpCreateServiceTasks:
-		return createServiceTasks(tx, index, cmd)
+		return false, createServiceTasks(tx, index, cmd)
 	case OpAssignTasks:
-		return assignTasks(tx, index, cmd)
+		return false, assignTasks(tx, index, cmd)
 	case OpSetTasksDesired:
-		return setTasksDesired(tx, index, cmd)
+		return false, setTasksDesired(tx, index, cmd)
 	case OpUpdateTaskStatus:
 		return updateTaskStatus(tx, index, cmd)
 	case OpDeleteTasks:
-		return deleteTasks(tx, cmd)
+		return false, deleteTasks(tx, cmd)
 	case OpRefreshTasks:
-		return refreshTasks(tx, index, cmd)
+		return false, refreshTasks(tx, index, cmd)
 	}
-	return fmt.Errorf("store: unknown op %s", cmd.Op)
+	return false, fmt.Errorf("store: unknown op %s", cmd.Op)
 }
 
 // snapshot is the serialised form of the whole state.
@@ -213,6 +241,8 @@ func (s *Store) Restore(r io.Reader) error {
 	s.index = snap.Index
 	close(s.changed)
 	s.changed = make(chan struct{})
+	close(s.work)
+	s.work = make(chan struct{})
 	s.mu.Unlock()
 	return nil
 }

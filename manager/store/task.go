@@ -169,10 +169,28 @@ func setTasksDesired(tx *memdb.Txn, index uint64, cmd *Command) error {
 	})
 }
 
-func updateTaskStatus(tx *memdb.Txn, index uint64, cmd *Command) error {
-	return changeTasks(tx, index, cmd, func(t *swarm.Task, c TaskChange) bool {
+// updateTaskStatus records status reports. routine is true when no task
+// ended, none is being stopped and none belongs to a service whose update
+// is under way: such reports change nothing a reconciler of services acts
+// on (a slot whose task runs, or is on its way to running, needs nothing).
+// While 10,000 new tasks start, nearly every command is such a report;
+// waking the orchestrator for each had it read every task over and over.
+func updateTaskStatus(tx *memdb.Txn, index uint64, cmd *Command) (routine bool, err error) {
+	routine = true
+	var lastService swarm.ServiceID // the last service looked up, and whether it updates
+	var lastUpdating bool
+	err = changeTasks(tx, index, cmd, func(t *swarm.Task, c TaskChange) bool {
 		if c.Status == nil {
 			return false
+		}
+		if routine && (c.Status.State.Terminal() || t.DesiredState > swarm.TaskRunning) {
+			routine = false
+		}
+		if routine && t.ServiceID != lastService {
+			lastService, lastUpdating = t.ServiceID, serviceUpdating(tx, t.ServiceID)
+		}
+		if routine && lastUpdating {
+			routine = false
 		}
 		if c.Status.State == t.Status.State {
 			// Same state, new words (e.g. "unconfirmed"): keep the time.
@@ -193,6 +211,7 @@ func updateTaskStatus(tx *memdb.Txn, index uint64, cmd *Command) error {
 		}
 		return true
 	})
+	return routine, err
 }
 
 func deleteTasks(tx *memdb.Txn, cmd *Command) error {

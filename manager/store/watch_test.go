@@ -125,3 +125,52 @@ func TestWatchNodeTasksUnknownNode(t *testing.T) {
 		t.Fatal("no error for an unknown node")
 	}
 }
+
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// WorkChanges stays quiet for reports of tasks on their way to running,
+// and fires for anything a reconciler acts on: a task that ended, a task
+// being stopped, a task of a service under update, and every other
+// command.
+func TestWorkChangesSkipRoutineReports(t *testing.T) {
+	a := twoNodesWithTasks(t)
+	report := func(id swarm.TaskID, state swarm.TaskState) *Command {
+		return NewUpdateTaskStatus([]TaskChange{{ID: id, Status: &swarm.TaskStatus{State: state}}})
+	}
+	check := func(what string, cmd *Command, wantWork bool) {
+		t.Helper()
+		work, changed := a.st.WorkChanges(), a.st.Changes()
+		if err := a.apply(cmd); err != nil {
+			t.Fatal(err)
+		}
+		if !closed(changed) {
+			t.Errorf("%s: Changes did not fire", what)
+		}
+		if got := closed(work); got != wantWork {
+			t.Errorf("%s: WorkChanges fired %v, want %v", what, got, wantWork)
+		}
+	}
+	check("t1 starting", report("t1", swarm.TaskStarting), false)
+	check("t1 running", report("t1", swarm.TaskRunning), false)
+	check("t2 failed", report("t2", swarm.TaskFailed), true)
+	check("t1 told to stop", NewSetTasksDesired([]TaskChange{{ID: "t1", Desired: swarm.TaskShutdown}}), true)
+	check("t1 (stopping) still running", report("t1", swarm.TaskRunning), true)
+
+	svc, err := GetService(a.st.ReadTxn(), "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	upd := svc.Copy()
+	upd.UpdateStatus = &swarm.UpdateStatus{State: swarm.UpdateUpdating}
+	check("service update", NewUpdateService(upd, svc.Version), true)
+	t3 := &swarm.Task{ID: "t3", ServiceID: "s1", Slot: 3, NodeID: "n1", DesiredState: swarm.TaskRunning, Status: swarm.TaskStatus{State: swarm.TaskAssigned}}
+	check("t3 created", NewCreateTasks([]*swarm.Task{t3}), true)
+	check("t3 running during the update", report("t3", swarm.TaskRunning), true)
+}
