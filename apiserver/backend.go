@@ -36,6 +36,11 @@ type Backend interface {
 // implements it. Every error wraps a swarm error class.
 type Control interface {
 	GetCluster(ctx context.Context) (*swarm.Cluster, error)
+	// RootCACert returns the cluster's root CA certificate (PEM) from this
+	// leader's store, without a check with the quorum: it is written when
+	// the swarm is created and never changes. A node list or inspect, which
+	// checks already, shows it as every node's TLS info.
+	RootCACert(ctx context.Context) ([]byte, error)
 	// UpdateCluster replaces the cluster spec if version is current and
 	// rotates the join tokens asked for.
 	UpdateCluster(ctx context.Context, version uint64, spec swarm.ClusterSpec, rot controlapi.Rotation) error

@@ -86,11 +86,11 @@ func (s *server) updateNode(w http.ResponseWriter, r *http.Request) error {
 // nodeEnv gathers what every node's wire form shares: the root CA as the
 // issuer of node certificates, and this server's version.
 func (s *server) nodeEnv(ctx context.Context, ctl Control) (dockerapi.NodeEnv, error) {
-	c, err := ctl.GetCluster(ctx)
+	caPEM, err := ctl.RootCACert(ctx)
 	if err != nil {
 		return dockerapi.NodeEnv{}, err
 	}
-	tls, err := s.nodes.tlsInfo(c.RootCA.CertPEM)
+	tls, err := s.nodes.tlsInfo(caPEM)
 	if err != nil {
 		return dockerapi.NodeEnv{}, err
 	}

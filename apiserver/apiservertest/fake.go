@@ -112,6 +112,19 @@ func (c *Control) GetCluster(ctx context.Context) (*swarm.Cluster, error) {
 	return c.GetClusterFn(ctx)
 }
 
+// RootCACert returns the root CA of GetClusterFn's cluster (none without
+// GetClusterFn), without counting a GetCluster call.
+func (c *Control) RootCACert(ctx context.Context) ([]byte, error) {
+	if c.GetClusterFn == nil {
+		return nil, nil
+	}
+	cl, err := c.GetClusterFn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return cl.RootCA.CertPEM, nil
+}
+
 // UpdateCluster calls UpdateClusterFn.
 func (c *Control) UpdateCluster(ctx context.Context, version uint64, spec swarm.ClusterSpec, rot controlapi.Rotation) error {
 	c.UpdateClusterCalls.Add(1)
