@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/shoal-project/shoal/ca"
@@ -209,16 +212,29 @@ func whileLeader(h http.Handler, addr string, leader func() string, every time.D
 	})
 }
 
+// decode reads a whole request body, then unmarshals it (faster than a
+// json.Decoder on the stream).
 func decode(r *http.Request, v any) error {
-	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+	b, err := io.ReadAll(r.Body)
+	if err == nil {
+		err = json.Unmarshal(b, v)
+	}
+	if err != nil {
 		return swarm.Errorf(swarm.ErrInvalidArgument, "malformed request: %v", err)
 	}
 	return nil
 }
 
+// reply answers with v as JSON, with its Content-Length.
 func reply(w http.ResponseWriter, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeErr(w, fmt.Errorf("encode answer: %w", err))
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	_, _ = w.Write(append(b, '\n'))
 }
 
 // writeErr answers an RPC with its error class.

@@ -91,9 +91,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	spec := d.spec()
 	tick := time.NewTicker(spec.HeartbeatPeriod / 2)
 	defer tick.Stop()
-	// verdict fires when the next node's silence reaches a threshold, so
-	// that a dead node is marked Down when its grace period ends rather
-	// than at the next tick (up to half a period later).
+	// verdict fires when the next node's silence reaches a threshold (plus
+	// verdictBatch), so that a dead node is marked Down when its grace
+	// period ends rather than at the next tick (up to half a period later).
 	verdict := time.NewTimer(time.Hour)
 	verdict.Stop()
 	defer verdict.Stop()
@@ -127,7 +127,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			due = false
 			changes, next := d.changes(lv, spec)
 			if !next.IsZero() {
-				verdict.Reset(time.Until(next))
+				verdict.Reset(time.Until(next) + verdictBatch)
 			}
 			if len(changes) > 0 {
 				writing = make(chan struct{})
@@ -136,6 +136,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// verdictBatch is how long the loop waits past the first node's threshold,
+// so that the verdicts of nodes that died together (their last heartbeats
+// spread over a period) go out in a few writes rather than one each: each
+// write wakes the orchestrator for a pass over every task.
+const verdictBatch = 100 * time.Millisecond
 
 // liveness is what the loop knows of heartbeats: when each node was last
 // heard from, and at which address.

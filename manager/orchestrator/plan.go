@@ -2,7 +2,8 @@ package orchestrator
 
 import (
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/shoal-project/shoal/manager/store"
@@ -153,30 +154,22 @@ func keyOf(t *swarm.Task) slotKey {
 }
 
 func (p *plan) reconcileService(svc *swarm.Service, tasks []*swarm.Task) {
-	slots := map[slotKey][]*swarm.Task{}
+	slots := make(map[slotKey][]*swarm.Task, len(tasks))
 	for _, t := range tasks {
 		slots[keyOf(t)] = append(slots[keyOf(t)], t)
 	}
-	for _, ts := range slots { // newest first
-		sort.Slice(ts, func(i, j int) bool {
-			if !ts[i].CreatedAt.Equal(ts[j].CreatedAt) {
-				return ts[i].CreatedAt.After(ts[j].CreatedAt)
-			}
-			return ts[i].ID > ts[j].ID
-		})
+	for _, ts := range slots {
+		if len(ts) > 1 {
+			slices.SortFunc(ts, newestFirst)
+		}
 	}
-	wanted := p.wantedSlots(svc)
+	keys, wanted := p.wantedSlots(svc)
 	u := newUpdate(p, svc)
 	for key, ts := range slots {
-		if !wanted[key] {
+		if !wanted(key) {
 			p.retire(ts)
 		}
 	}
-	keys := make([]slotKey, 0, len(wanted))
-	for k := range wanted {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].slot < keys[j].slot || keys[i].node < keys[j].node })
 	for _, key := range keys {
 		p.reconcileSlot(svc, key, slots[key], u)
 	}
@@ -186,23 +179,35 @@ func (p *plan) reconcileService(svc *swarm.Service, tasks []*swarm.Task) {
 	}
 }
 
-// wantedSlots is the set of slots the service should have: 1..N, or one per
-// eligible node.
-func (p *plan) wantedSlots(svc *swarm.Service) map[slotKey]bool {
-	out := map[slotKey]bool{}
+// newestFirst orders a slot's tasks: the newest first, ties by ID.
+func newestFirst(a, b *swarm.Task) int {
+	if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+		return c
+	}
+	return strings.Compare(string(b.ID), string(a.ID))
+}
+
+// wantedSlots lists the slots the service should have, in order: 1..N, or
+// one per eligible node; wanted tells whether a slot is among them.
+func (p *plan) wantedSlots(svc *swarm.Service) (keys []slotKey, wanted func(slotKey) bool) {
 	if svc.Spec.Mode == swarm.ModeReplicated {
-		for i := 1; i <= int(svc.Spec.Replicas); i++ {
-			out[slotKey{slot: i}] = true
+		n := int(svc.Spec.Replicas)
+		keys = make([]slotKey, n)
+		for i := range keys {
+			keys[i] = slotKey{slot: i + 1}
 		}
-		return out
+		return keys, func(k slotKey) bool { return k.node == "" && k.slot >= 1 && k.slot <= n }
 	}
 	fits := p.globalFits(svc)
+	set := map[slotKey]bool{}
 	for id, n := range p.nodes {
 		if n.Status.State != swarm.NodeStateDown && n.Spec.Availability != swarm.AvailabilityDrain && fits(n) {
-			out[slotKey{node: id}] = true
+			set[slotKey{node: id}] = true
+			keys = append(keys, slotKey{node: id})
 		}
 	}
-	return out
+	slices.SortFunc(keys, func(a, b slotKey) int { return strings.Compare(string(a.node), string(b.node)) })
+	return keys, func(k slotKey) bool { return set[k] }
 }
 
 // retire stops the live tasks of a slot the service no longer has.

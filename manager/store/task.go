@@ -1,7 +1,8 @@
 package store
 
 import (
-	"sort"
+	"slices"
+	"strings"
 	"time"
 
 	memdb "github.com/hashicorp/go-memdb"
@@ -53,13 +54,18 @@ func tasksBy(tx *memdb.Txn, index string, args ...any) ([]*swarm.Task, error) {
 	return collectTasks(it), nil
 }
 
-// collectTasks drains it, ordered by ID.
+// collectTasks drains it, ordered by ID. The task indexes end their keys
+// with the task's ID, so one index value comes out in that order already;
+// the sort is then only checked.
 func collectTasks(it memdb.ResultIterator) []*swarm.Task {
 	var out []*swarm.Task
 	for obj := it.Next(); obj != nil; obj = it.Next() {
 		out = append(out, obj.(*swarm.Task))
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	byID := func(a, b *swarm.Task) int { return strings.Compare(string(a.ID), string(b.ID)) }
+	if !slices.IsSortedFunc(out, byID) {
+		slices.SortFunc(out, byID)
+	}
 	return out
 }
 
