@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -176,14 +177,30 @@ func (c *Client) do(ctx context.Context, r *request, out any) error {
 	// The whole body first, then one Unmarshal: a json.Decoder grows its
 	// buffer as it reads and scans every byte more slowly (1,000 nodes,
 	// 1.2 MB: 15.9 ms to decode from the stream against 9.1 ms).
-	b, err := readBody(resp)
-	if err != nil {
+	// The buffer is pooled: Unmarshal copies what it keeps, and a client
+	// that lists 1,000 nodes again and again (1.2 MB each) no longer takes
+	// fresh memory for each answer.
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer putBodyBuffer(buf)
+	if err := readBodyInto(buf, resp); err != nil {
 		return fmt.Errorf("read %s %s answer: %w", r.method, r.path, err)
 	}
-	if err := json.Unmarshal(b, out); err != nil {
+	if err := json.Unmarshal(buf.Bytes(), out); err != nil {
 		return fmt.Errorf("decode %s %s answer: %w", r.method, r.path, err)
 	}
 	return nil
+}
+
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putBodyBuffer returns a buffer to the pool, unless it grew past
+// presizeLimit.
+func putBodyBuffer(buf *bytes.Buffer) {
+	if buf.Cap() > presizeLimit {
+		return
+	}
+	buf.Reset()
+	bodyBuffers.Put(buf)
 }
 
 // doRaw sends r and returns the answer's body.
@@ -204,14 +221,19 @@ func (c *Client) doRaw(ctx context.Context, r *request) ([]byte, error) {
 // before anything was read.
 const presizeLimit = 64 << 20
 
-// readBody reads a whole answer, into one buffer of its announced length
-// when the server gave one.
+// readBody reads a whole answer into a new buffer.
 func readBody(resp *http.Response) ([]byte, error) {
+	var buf bytes.Buffer
+	err := readBodyInto(&buf, resp)
+	return buf.Bytes(), err
+}
+
+// readBodyInto reads a whole answer into buf, grown once to the answer's
+// announced length when the server gave one.
+func readBodyInto(buf *bytes.Buffer, resp *http.Response) error {
 	if n := resp.ContentLength; n > 0 && n <= presizeLimit {
-		var buf bytes.Buffer
 		buf.Grow(int(n) + bytes.MinRead) // room to see EOF without growing
-		_, err := buf.ReadFrom(resp.Body)
-		return buf.Bytes(), err
 	}
-	return io.ReadAll(resp.Body)
+	_, err := buf.ReadFrom(resp.Body)
+	return err
 }

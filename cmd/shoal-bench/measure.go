@@ -124,6 +124,7 @@ func (b *bench) measureRefill(ctx context.Context) error {
 	count := max(1, b.o.nodes*deadFraction/100)
 	start := time.Now()
 	b.fleet.Kill(count)
+	fmt.Fprintf(os.Stderr, "killed %d nodes at %s\n", count, start.UTC().Format("15:04:05.000"))
 	err := fleet.Poll(ctx, refillTimeout, 50*time.Millisecond, func() error {
 		if held := b.fleet.RunningTasks(); held != int(b.o.tasks) {
 			return fmt.Errorf("the live nodes run %d of %d tasks", held, b.o.tasks)
