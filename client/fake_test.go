@@ -37,7 +37,7 @@ func newFake(t *testing.T, apiVersion string) *fakeDaemon {
 }
 
 // newUnixFake serves on a unix socket in a temporary directory.
-func newUnixFake(t *testing.T, apiVersion string) (*fakeDaemon, string) {
+func newUnixFake(t testing.TB, apiVersion string) (*fakeDaemon, string) {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "shoal.sock")
 	l, err := net.Listen("unix", sock)
