@@ -94,6 +94,29 @@ func TestNodeListEncodingFollowsChanges(t *testing.T) {
 	check("no node", true)
 }
 
+// An unchanged full list is answered with the last body as it is, without
+// allocating; a node replaced by another (same count) is not.
+func TestNodeListUnchangedAllocatesNothing(t *testing.T) {
+	var c nodeJSON
+	env := dockerapi.NodeEnv{TLSInfo: wire.TLSInfo{TrustRoot: "root-1"}, EngineVersion: "1.0"}
+	views := testViews(100)
+	if _, err := c.list(views, env, true); err != nil {
+		t.Fatal(err)
+	}
+	if allocs := testing.AllocsPerRun(10, func() { _, _ = c.list(views, env, true) }); allocs != 0 {
+		t.Errorf("an unchanged list of 100 nodes made %v allocations, want 0", allocs)
+	}
+	other := testViews(101)[100]
+	views[50] = other
+	got, err := c.list(views, env, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fresh(t, views, env); !bytes.Equal(got, want) {
+		t.Errorf("after a node was replaced:\n got %s\nwant %s", got, want)
+	}
+}
+
 // BenchmarkNodeList is the manager's part of node ls at 1,000 nodes: from
 // the store's views to the JSON body, with nothing or one node changed
 // since the last list.

@@ -185,31 +185,38 @@ func TestRunPlacesTasksAndRetriesStuckOnesOnChange(t *testing.T) {
 	})
 }
 
+// placeOnThree runs a scheduler with BatchSize 4 until n waiting tasks of
+// one service are placed on three nodes, and returns the assign-tasks
+// commands it proposed.
+func placeOnThree(t *testing.T, n int) [][]store.TaskChange {
+	r := newRecorder()
+	for _, node := range three() {
+		r.must(t, store.NewCreateNode(node))
+	}
+	var ts []*swarm.Task
+	for _, x := range tasks("web", n) {
+		ts = append(ts, newTask(string(x.ID), "web"))
+	}
+	r.must(t, store.NewCreateTasks(ts))
+	stop := run(t, Config{Store: r.Store, Proposer: r, BatchSize: 4})
+	waitFor(t, r.Store, "every task assigned", func(tx store.ReadTxn) bool {
+		for _, x := range ts {
+			if getTask(t, tx, x.ID).Status.State != swarm.TaskAssigned {
+				return false
+			}
+		}
+		return true
+	})
+	synctest.Wait()
+	stop()
+	return r.assignCommands()
+}
+
 // A pass proposes its changes in commands of at most BatchSize.
 func TestRunBatchesProposals(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newRecorder()
-		for _, n := range three() {
-			r.must(t, store.NewCreateNode(n))
-		}
-		var ts []*swarm.Task
-		for _, x := range tasks("web", 10) {
-			ts = append(ts, newTask(string(x.ID), "web"))
-		}
-		r.must(t, store.NewCreateTasks(ts))
-		stop := run(t, Config{Store: r.Store, Proposer: r, BatchSize: 4})
-		waitFor(t, r.Store, "ten tasks assigned", func(tx store.ReadTxn) bool {
-			for _, x := range ts {
-				if getTask(t, tx, x.ID).Status.State != swarm.TaskAssigned {
-					return false
-				}
-			}
-			return true
-		})
-		synctest.Wait()
-		stop()
 		var sizes []int
-		for _, c := range r.assignCommands() {
+		for _, c := range placeOnThree(t, 10) {
 			sizes = append(sizes, len(c))
 		}
 		slices.Sort(sizes) // proposed concurrently: any order
@@ -224,27 +231,7 @@ func TestRunBatchesProposals(t *testing.T) {
 // would wake every node's assignment poll once per command.
 func TestRunGroupsPlacementsByNode(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newRecorder()
-		for _, n := range three() {
-			r.must(t, store.NewCreateNode(n))
-		}
-		var ts []*swarm.Task
-		for _, x := range tasks("web", 12) {
-			ts = append(ts, newTask(string(x.ID), "web"))
-		}
-		r.must(t, store.NewCreateTasks(ts))
-		stop := run(t, Config{Store: r.Store, Proposer: r, BatchSize: 4})
-		waitFor(t, r.Store, "twelve tasks assigned", func(tx store.ReadTxn) bool {
-			for _, x := range ts {
-				if getTask(t, tx, x.ID).Status.State != swarm.TaskAssigned {
-					return false
-				}
-			}
-			return true
-		})
-		synctest.Wait()
-		stop()
-		cmds := r.assignCommands()
+		cmds := placeOnThree(t, 12)
 		if len(cmds) != 3 {
 			t.Fatalf("%d assign commands, want 3", len(cmds))
 		}
