@@ -217,8 +217,8 @@ func (c *Client) doRaw(ctx context.Context, r *request) ([]byte, error) {
 	return b, nil
 }
 
-// presizeLimit bounds the buffer readBody makes from a Content-Length
-// before anything was read.
+// presizeLimit bounds the buffer readBodyInto makes from a Content-Length
+// before anything was read, and the buffers kept in bodyBuffers.
 const presizeLimit = 64 << 20
 
 // readBody reads a whole answer into a new buffer.

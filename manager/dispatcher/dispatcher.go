@@ -276,7 +276,8 @@ func (d *Dispatcher) write(ctx context.Context, changes []store.NodeChange) {
 }
 
 // nextState is the liveness rule: silent for two periods is Unknown,
-// silent for the grace period is Down.
+// silent for the grace period is Down. nextThreshold tells when it next
+// changes its answer; the two must keep the same thresholds.
 func nextState(cur swarm.NodeState, silent time.Duration, spec swarm.DispatcherSpec) swarm.NodeState {
 	switch {
 	case cur == swarm.NodeStateDown:

@@ -70,8 +70,8 @@ func (s *Store) Changes() <-chan struct{} {
 }
 
 // WorkChanges returns a channel closed at the next Apply or Restore that
-// is not routine (see routine): what a reconciler of services and tasks
-// waits on.
+// is not routine (a status report of tasks progressing as they should, see
+// updateTaskStatus): what a reconciler of services and tasks waits on.
 func (s *Store) WorkChanges() <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -84,6 +84,12 @@ func (s *Store) bump(index uint64, work bool) {
 	if index > s.index {
 		s.index = index
 	}
+	s.signal(work)
+}
+
+// signal wakes the waiters on Changes and, if work, on WorkChanges. The
+// caller holds s.mu.
+func (s *Store) signal(work bool) {
 	close(s.changed)
 	s.changed = make(chan struct{})
 	if work {
@@ -106,17 +112,6 @@ func (s *Store) Apply(index uint64, cmd *Command) error {
 	tx.Commit()
 	s.bump(index, !routine)
 	return nil
-}
-
-// serviceUpdating reports whether the service has an update or rollback
-// that is not completed (paused included).
-func serviceUpdating(tx *memdb.Txn, id swarm.ServiceID) bool {
-	svc, err := getService(tx, id)
-	if err != nil || svc.UpdateStatus == nil {
-		return false
-	}
-	st := svc.UpdateStatus.State
-	return st != swarm.UpdateCompleted && st != swarm.UpdateRollbackCompleted
 }
 
 // apply performs cmd; routine says it only recorded tasks progressing as
@@ -239,10 +234,7 @@ func (s *Store) Restore(r io.Reader) error {
 	close(old.abandoned) // wakes the watches on the old state
 	s.mu.Lock()
 	s.index = snap.Index
-	close(s.changed)
-	s.changed = make(chan struct{})
-	close(s.work)
-	s.work = make(chan struct{})
+	s.signal(true)
 	s.mu.Unlock()
 	return nil
 }

@@ -280,3 +280,14 @@ func touchAssignments(tx *memdb.Txn, old, t *swarm.Task) error {
 	}
 	return nil
 }
+
+// serviceUpdating reports whether the service has an update or rollback
+// that is not completed (paused included).
+func serviceUpdating(tx *memdb.Txn, id swarm.ServiceID) bool {
+	svc, err := getService(tx, id)
+	if err != nil || svc.UpdateStatus == nil {
+		return false
+	}
+	st := svc.UpdateStatus.State
+	return st != swarm.UpdateCompleted && st != swarm.UpdateRollbackCompleted
+}
