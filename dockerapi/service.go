@@ -149,6 +149,14 @@ func containerSpecToWire(c swarm.ContainerSpec) *wire.ContainerSpec {
 		TTY:             c.TTY,
 		StopSignal:      c.StopSignal,
 		StopGracePeriod: clonePtr(c.StopGracePeriod),
+		Groups:          slices.Clone(c.Groups),
+		ReadOnly:        c.ReadOnly,
+		Mounts:          mountsToWire(c.Mounts),
+		CapabilityAdd:   slices.Clone(c.CapabilityAdd),
+		CapabilityDrop:  slices.Clone(c.CapabilityDrop),
+		Ulimits:         ulimitsToWire(c.Ulimits),
+		Sysctls:         maps.Clone(c.Sysctls),
+		Privileges:      privilegesToWire(c.NoNewPrivileges),
 	}
 }
 
@@ -170,9 +178,11 @@ func resourcesToWire(r swarm.ResourceRequirements) *wire.ResourceRequirements {
 // job modes, and a template without a container spec.
 //
 // Empty maps and slices become nil, so that a spec the docker CLI reads and
-// echoes back unchanged compares equal to the stored one. Wire fields shoal
-// does not support (mounts, secrets, networks, published ports, platforms,
-// health checks...) are ignored.
+// echoes back unchanged compares equal to the stored one. The isolation
+// fields (user and groups, read-only root, mounts, capabilities, ulimits,
+// sysctls, privileges) are kept or refused, never dropped; other wire
+// fields shoal does not support (secrets, networks, published ports,
+// platforms, health checks...) are ignored.
 func ServiceSpecFromWire(w wire.ServiceSpec) (swarm.ServiceSpec, error) {
 	mode, replicas, err := modeFromWire(w.Mode)
 	if err != nil {
@@ -231,10 +241,11 @@ func TaskSpecFromWire(w wire.TaskSpec) (swarm.TaskSpec, error) {
 	if w.ContainerSpec == nil {
 		return swarm.TaskSpec{}, swarm.Errorf(swarm.ErrInvalidArgument, "ContainerSpec: container spec must be provided")
 	}
-	out := swarm.TaskSpec{
-		Container:   containerSpecFromWire(*w.ContainerSpec),
-		ForceUpdate: w.ForceUpdate,
+	c, err := containerSpecFromWire(*w.ContainerSpec)
+	if err != nil {
+		return swarm.TaskSpec{}, err
 	}
+	out := swarm.TaskSpec{Container: c, ForceUpdate: w.ForceUpdate}
 	if r := w.Resources; r != nil {
 		out.Resources = resourcesFromWire(*r)
 	}
@@ -252,8 +263,11 @@ func TaskSpecFromWire(w wire.TaskSpec) (swarm.TaskSpec, error) {
 	return out, nil
 }
 
-func containerSpecFromWire(c wire.ContainerSpec) swarm.ContainerSpec {
-	return swarm.ContainerSpec{
+// containerSpecFromWire reads a container spec. The isolation fields are
+// kept, or refused when shoal cannot give them (see isolation.go): never
+// dropped.
+func containerSpecFromWire(c wire.ContainerSpec) (swarm.ContainerSpec, error) {
+	out := swarm.ContainerSpec{
 		Image:           c.Image,
 		Labels:          nilIfEmptyMap(c.Labels),
 		Command:         nilIfEmpty(c.Command),
@@ -266,6 +280,10 @@ func containerSpecFromWire(c wire.ContainerSpec) swarm.ContainerSpec {
 		StopSignal:      c.StopSignal,
 		StopGracePeriod: clonePtr(c.StopGracePeriod),
 	}
+	if err := isolationFromWire(c, &out); err != nil {
+		return swarm.ContainerSpec{}, err
+	}
+	return out, nil
 }
 
 func resourcesFromWire(r wire.ResourceRequirements) swarm.ResourceRequirements {

@@ -24,6 +24,16 @@ type ContainerSpec struct {
 	TTY             bool           `json:",omitzero"`
 	StopSignal      string         `json:",omitzero"`
 	StopGracePeriod *time.Duration `json:",omitzero"`
+	// The isolation a user asks for (see security.go); a runtime that
+	// cannot give a part of it rejects the task rather than run it without.
+	Groups          []string          `json:",omitzero"` // supplementary groups besides the user's
+	ReadOnly        bool              `json:",omitzero"` // the root filesystem read-only
+	Mounts          []Mount           `json:",omitzero"`
+	CapabilityAdd   []string          `json:",omitzero"`
+	CapabilityDrop  []string          `json:",omitzero"`
+	Ulimits         []Ulimit          `json:",omitzero"`
+	Sysctls         map[string]string `json:",omitzero"`
+	NoNewPrivileges bool              `json:",omitzero"`
 }
 
 // Resources are CPU (in billionths of a CPU) and memory (bytes).
@@ -80,6 +90,12 @@ func (t TaskSpec) Copy() TaskSpec {
 	c.Container.Command = slices.Clone(t.Container.Command)
 	c.Container.Args = slices.Clone(t.Container.Args)
 	c.Container.Env = slices.Clone(t.Container.Env)
+	c.Container.Groups = slices.Clone(t.Container.Groups)
+	c.Container.Mounts = slices.Clone(t.Container.Mounts)
+	c.Container.CapabilityAdd = slices.Clone(t.Container.CapabilityAdd)
+	c.Container.CapabilityDrop = slices.Clone(t.Container.CapabilityDrop)
+	c.Container.Ulimits = slices.Clone(t.Container.Ulimits)
+	c.Container.Sysctls = maps.Clone(t.Container.Sysctls)
 	c.Placement.Constraints = slices.Clone(t.Placement.Constraints)
 	return c
 }

@@ -14,7 +14,12 @@
 //     Args as its arguments (else the image's), Env, Dir, User, Hostname,
 //     TTY, StopSignal and StopGracePeriod (default 10s, rounded up to whole
 //     seconds, the engine's unit), the memory and CPU limits and the memory
-//     reservation.
+//     reservation; and the isolation asked for, as the engine gives it:
+//     Groups (GroupAdd), ReadOnly (ReadonlyRootfs), CapabilityAdd and
+//     CapabilityDrop, Ulimits, Sysctls, bind and tmpfs Mounts (read-only
+//     where asked) and NoNewPrivileges (security option
+//     "no-new-privileges"). The engine refuses what it cannot do, and
+//     Prepare rejects the task with its error.
 //   - the spec's labels plus swarmkit's: com.docker.swarm.task,
 //     com.docker.swarm.task.id, .task.name, .service.id, .service.name and
 //     .node.id, and com.shoal.runtime=docker, which marks the containers

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"os"
 	"slices"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/shoal-project/shoal/swarm"
 )
 
@@ -102,7 +104,38 @@ func containerConfig(t *swarm.Task, node swarm.NodeID) (*container.Config, *cont
 			Memory:            r.Limits.MemoryBytes,
 			NanoCPUs:          r.Limits.NanoCPUs,
 			MemoryReservation: r.Reservations.MemoryBytes,
+			Ulimits:           ulimits(c.Ulimits),
 		},
+		GroupAdd:       slices.Clone(c.Groups),
+		ReadonlyRootfs: c.ReadOnly,
+		CapAdd:         slices.Clone(c.CapabilityAdd),
+		CapDrop:        slices.Clone(c.CapabilityDrop),
+		Sysctls:        maps.Clone(c.Sysctls),
+		Mounts:         mounts(c.Mounts),
+	}
+	if c.NoNewPrivileges {
+		host.SecurityOpt = []string{"no-new-privileges"}
 	}
 	return cfg, host
+}
+
+func ulimits(us []swarm.Ulimit) []*container.Ulimit {
+	var out []*container.Ulimit
+	for _, u := range us {
+		out = append(out, &container.Ulimit{Name: u.Name, Soft: u.Soft, Hard: u.Hard})
+	}
+	return out
+}
+
+// mounts are the spec's bind and tmpfs mounts as the engine takes them.
+func mounts(ms []swarm.Mount) []mount.Mount {
+	var out []mount.Mount
+	for _, m := range ms {
+		w := mount.Mount{Type: mount.Type(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly}
+		if m.Type == swarm.MountTmpfs && (m.TmpfsSize != 0 || m.TmpfsMode != 0) {
+			w.TmpfsOptions = &mount.TmpfsOptions{SizeBytes: m.TmpfsSize, Mode: os.FileMode(m.TmpfsMode)}
+		}
+		out = append(out, w)
+	}
+	return out
 }

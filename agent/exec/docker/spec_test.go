@@ -3,11 +3,13 @@ package docker
 import (
 	"errors"
 	"maps"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/shoal-project/shoal/swarm"
 )
 
@@ -49,6 +51,29 @@ func TestContainerConfig(t *testing.T) {
 	}
 	if host.Memory != 64<<20 || host.NanoCPUs != 5e8 || host.MemoryReservation != 32<<20 ||
 		host.RestartPolicy.Name != container.RestartPolicyDisabled {
+		t.Fatalf("host config %+v", host)
+	}
+}
+
+// TestContainerConfigIsolation: every isolation field of the spec reaches
+// the container's host config (none was passed before: the container ran
+// with the engine's defaults).
+func TestContainerConfigIsolation(t *testing.T) {
+	c := swarm.ContainerSpec{Image: "img", User: "nobody", Groups: []string{"adm"}, ReadOnly: true,
+		CapabilityAdd: []string{"CAP_NET_ADMIN"}, CapabilityDrop: []string{"ALL"},
+		Ulimits: []swarm.Ulimit{{Name: "nofile", Soft: 100, Hard: 200}},
+		Sysctls: map[string]string{"net.ipv4.ip_forward": "1"}, NoNewPrivileges: true,
+		Mounts: []swarm.Mount{{Type: swarm.MountBind, Source: "/etc", Target: "/host-etc", ReadOnly: true},
+			{Type: swarm.MountTmpfs, Target: "/tmp", TmpfsSize: 1 << 20, TmpfsMode: 0o1777}}}
+	task := &swarm.Task{ID: "t1", ServiceName: "web", Slot: 1, Spec: swarm.TaskSpec{Container: c}}
+	cfg, host := containerConfig(task, "n1")
+	wantMounts := []mount.Mount{{Type: mount.TypeBind, Source: "/etc", Target: "/host-etc", ReadOnly: true},
+		{Type: mount.TypeTmpfs, Target: "/tmp", TmpfsOptions: &mount.TmpfsOptions{SizeBytes: 1 << 20, Mode: 0o1777}}}
+	if cfg.User != "nobody" || !host.ReadonlyRootfs || !slices.Equal(host.GroupAdd, []string{"adm"}) ||
+		!slices.Equal(host.CapAdd, []string{"CAP_NET_ADMIN"}) || !slices.Equal(host.CapDrop, []string{"ALL"}) ||
+		len(host.Ulimits) != 1 || *host.Ulimits[0] != (container.Ulimit{Name: "nofile", Soft: 100, Hard: 200}) ||
+		!maps.Equal(host.Sysctls, c.Sysctls) || !slices.Equal(host.SecurityOpt, []string{"no-new-privileges"}) ||
+		!reflect.DeepEqual(host.Mounts, wantMounts) {
 		t.Fatalf("host config %+v", host)
 	}
 }

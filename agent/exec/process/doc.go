@@ -10,7 +10,25 @@
 //     InvalidArgument; the executable is looked up on the task's PATH.
 //   - environment: ContainerSpec.Env plus the daemon's PATH (unless Env
 //     sets one); working directory: ContainerSpec.Dir, which must exist, or
-//     a scratch directory of the task's; user: "uid[:gid]" or names.
+//     a scratch directory of the task's; user: "uid[:gid]" or names, with
+//     the user's supplementary groups from /etc/group and the spec's Groups.
+//   - the isolation its spec asks for, through Linux mechanisms (see
+//     taskinit_linux.go: the daemon's binary re-executed as a small init
+//     that sets it up, then execs the command): Ulimits (setrlimit);
+//     CapabilityDrop and CapabilityAdd as Docker computes them from the
+//     daemon's own capabilities (a root task starts with all of them, not
+//     Docker's default list): the others leave the bounding set, and a
+//     user other than root gets those added as ambient capabilities;
+//     NoNewPrivileges (PR_SET_NO_NEW_PRIVS); ReadOnly and Mounts in a mount
+//     namespace of the task's own: every mount read-only (mount_setattr,
+//     Linux 5.12) but /dev and /proc (/proc/sys read-only), then bind and
+//     tmpfs mounts, read-only where asked, onto targets that must exist
+//     (nothing is created on the host). Sysctls are refused: tasks share
+//     the host's network and IPC namespaces. A daemon that is not root
+//     refuses another user, groups, --cap-add, --read-only, mounts and a
+//     hard ulimit above its own, and honours --cap-drop with
+//     no_new_privs. Whatever cannot be given rejects the task (Prepare, or
+//     Start when the init fails), naming the field; nothing is dropped.
 //   - its own process group, so the stop signal (StopSignal, default
 //     SIGTERM), then SIGKILL after the grace period (StopGracePeriod,
 //     default 10s), reach all it started; when its process exits the rest of

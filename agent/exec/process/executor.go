@@ -28,6 +28,7 @@ type Executor struct {
 	cfg      Config
 	instance string // this daemon's mark on the state files it writes
 	cgroups  *cgroups
+	root     bool // the daemon runs as root: tasks may have another user, mounts, capabilities
 
 	mu          sync.Mutex
 	tasks       map[swarm.TaskID]*task // until Remove
@@ -54,7 +55,7 @@ func New(cfg Config) (*Executor, error) {
 	if _, err := rand.Read(id[:]); err != nil {
 		return nil, fmt.Errorf("process runtime: %w", err)
 	}
-	e := &Executor{cfg: cfg, instance: hex.EncodeToString(id[:]), tasks: map[swarm.TaskID]*task{}}
+	e := &Executor{cfg: cfg, instance: hex.EncodeToString(id[:]), tasks: map[swarm.TaskID]*task{}, root: os.Geteuid() == 0}
 	e.cgroups = newCgroups(cfg.CgroupParent, cfg.DisableCgroups)
 	if e.cgroups.err != nil {
 		cfg.Logger.Info("process runtime: tasks run without memory and cpu limits", "reason", e.cgroups.err)

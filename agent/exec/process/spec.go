@@ -27,15 +27,16 @@ type plan struct {
 	argv       []string
 	env        []string
 	dir        string
-	cred       *syscall.Credential // nil: the daemon's own user
+	iso        *isolation // user and isolation; needsInit: started through the task init
 	stopSignal syscall.Signal
 	grace      time.Duration
 	limits     swarm.Resources
 }
 
 // makePlan checks a task's spec against this node. workDir is the task's
-// scratch directory, used when the spec names none.
-func makePlan(t *swarm.Task, workDir string) (*plan, error) {
+// scratch directory, used when the spec names none; root says whether the
+// daemon runs as root (see planIsolation).
+func makePlan(t *swarm.Task, workDir string, root bool) (*plan, error) {
 	c := t.Spec.Container
 	p := &plan{argv: append(append([]string{}, c.Command...), c.Args...), dir: workDir,
 		grace: defaultGrace, stopSignal: syscall.SIGTERM, limits: t.Spec.Resources.Limits}
@@ -67,11 +68,10 @@ func makePlan(t *swarm.Task, workDir string) (*plan, error) {
 		return nil, err
 	}
 	p.path = path
-	if c.User != "" {
-		if p.cred, err = credential(c.User); err != nil {
-			return nil, err
-		}
+	if p.iso, err = planIsolation(c, root); err != nil {
+		return nil, err
 	}
+	p.iso.Path, p.iso.Argv, p.iso.Env, p.iso.Dir = p.path, p.argv, p.env, p.dir
 	return p, nil
 }
 

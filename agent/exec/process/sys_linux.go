@@ -19,11 +19,14 @@ import (
 //   - Pdeathsig SIGKILL: the kernel kills it when its parent dies, so a
 //     daemon killed with SIGKILL leaves no orphan behind. See supervise for
 //     the thread this is tied to.
-//   - Credential: the spec's user, when it differs from the daemon's.
 //   - CgroupFD: born inside the task's cgroup (clone3 CLONE_INTO_CGROUP),
 //     so its limits hold from its first instruction.
-func sysProcAttr(cred *syscall.Credential, cgroupFD int) *syscall.SysProcAttr {
-	a := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}
+//
+// A task with a user or isolation starts through the task init instead of
+// its command (see taskinit_linux.go), in a mount namespace of its own
+// (CLONE_NEWNS) when it needs one.
+func sysProcAttr(cgroupFD int) *syscall.SysProcAttr {
+	a := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if cgroupFD >= 0 {
 		a.UseCgroupFD, a.CgroupFD = true, cgroupFD
 	}

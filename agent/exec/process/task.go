@@ -85,7 +85,7 @@ func (t *task) prepare() error {
 		return exec.ErrTaskPrepared
 	}
 	work := filepath.Join(t.dir, "work")
-	p, err := makePlan(t.spec, work)
+	p, err := makePlan(t.spec, work, t.e.root)
 	if err != nil {
 		return err
 	}
@@ -95,8 +95,8 @@ func (t *task) prepare() error {
 	if err := os.Chmod(t.dir, 0o711); err != nil {
 		return fmt.Errorf("task: creating its directory: %w", err)
 	}
-	if p.cred != nil {
-		_ = os.Chown(work, int(p.cred.Uid), int(p.cred.Gid)) // best effort: the task may not need it
+	if p.iso.SetUser {
+		_ = os.Chown(work, int(p.iso.UID), int(p.iso.GID)) // best effort: the task may not need it
 	}
 	t.plan, t.phase = p, phasePrepared
 	return nil
@@ -128,14 +128,17 @@ func (t *task) start() error {
 		t.warn("running without resource limits", err)
 	}
 	pid, err := t.spawn(cg)
+	var initErr *initError // the isolation failed: no use trying again without the cgroup
 	if err != nil && cg != nil {
-		if isLimited {
+		if isLimited && !errors.As(err, &initErr) {
 			t.warn("running without resource limits", fmt.Errorf("starting in cgroup: %w", err))
 		}
 		cg.started()
 		cg.remove()
 		cg = nil
-		pid, err = t.spawn(nil)
+		if initErr == nil {
+			pid, err = t.spawn(nil)
+		}
 	}
 	if err != nil {
 		t.logs.finish()
@@ -180,9 +183,26 @@ func (t *task) spawn(cg *taskCgroup) (int, error) {
 	}
 	p := t.plan
 	cmd := &osexec.Cmd{Path: p.path, Args: p.argv, Env: p.env, Dir: p.dir, Stdout: outW, Stderr: errW,
-		SysProcAttr: sysProcAttr(p.cred, fd)}
+		SysProcAttr: sysProcAttr(fd)}
+	var init *initPipes
+	if p.iso.needsInit() {
+		if init, err = newInitPipes(); err != nil {
+			outR.Close()
+			outW.Close()
+			errR.Close()
+			errW.Close()
+			t.e.supervisors.Done()
+			return 0, err
+		}
+		// The init enters the directory itself, before it changes user.
+		cmd.Path, cmd.Args, cmd.Env, cmd.Dir = "/proc/self/exe", []string{initArg0}, []string{}, "/"
+		cmd.ExtraFiles = []*os.File{init.cfgR, init.statusW}
+		if p.iso.NewNS {
+			cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWNS
+		}
+	}
 	started := make(chan error, 1)
-	go t.supervise(cmd, [2]*os.File{outR, errR}, cg, started)
+	go t.supervise(cmd, [2]*os.File{outR, errR}, cg, init, started)
 	if err := <-started; err != nil {
 		return 0, err
 	}
@@ -218,7 +238,7 @@ func (t *task) spawn(cg *taskCgroup) (int, error) {
 // that finds itself there hands over to a new one, and keeps the main
 // thread locked until that one has locked its own thread, so that the new
 // one cannot run there.
-func (t *task) supervise(cmd *osexec.Cmd, readers [2]*os.File, cg *taskCgroup, started chan<- error) {
+func (t *task) supervise(cmd *osexec.Cmd, readers [2]*os.File, cg *taskCgroup, init *initPipes, started chan<- error) {
 	defer t.e.supervisors.Done()
 	runtime.LockOSThread()
 	if cg.movesThread() && syscall.Gettid() == os.Getpid() {
@@ -227,7 +247,7 @@ func (t *task) supervise(cmd *osexec.Cmd, readers [2]*os.File, cg *taskCgroup, s
 		go func() {
 			runtime.LockOSThread()
 			close(locked)
-			t.supervise(cmd, readers, cg, started)
+			t.supervise(cmd, readers, cg, init, started)
 		}()
 		<-locked
 		runtime.UnlockOSThread()
@@ -238,6 +258,12 @@ func (t *task) supervise(cmd *osexec.Cmd, readers [2]*os.File, cg *taskCgroup, s
 	leave()
 	cmd.Stdout.(*os.File).Close()
 	cmd.Stderr.(*os.File).Close()
+	if init != nil {
+		if err == nil {
+			err = t.initHandshake(cmd, init)
+		}
+		init.close()
+	}
 	if err != nil {
 		readers[0].Close()
 		readers[1].Close()
@@ -270,6 +296,18 @@ func (t *task) supervise(cmd *osexec.Cmd, readers [2]*os.File, cg *taskCgroup, s
 	drain(&copiers, readers)
 	t.logs.finish()
 	t.exited(result, code)
+}
+
+// initHandshake waits for the task init to exec the task's command; if it
+// could not, the init is killed if need be and reaped, and the error says
+// why.
+func (t *task) initHandshake(cmd *osexec.Cmd, init *initPipes) error {
+	err := init.handshake(t.plan.iso)
+	if err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}
+	return err
 }
 
 // outcome is how the process ended, as Wait reports it.
