@@ -122,8 +122,11 @@ func (r *runner) stop() {
 }
 
 func (r *runner) run(ctx context.Context, t *swarm.Task) {
-	t = expand(t, r.a.cfg.Hostname)
-	ctlr, err := r.a.cfg.Executor.Controller(t)
+	t, err := expand(t, r.a.cfg.Hostname)
+	var ctlr exec.Controller
+	if err == nil {
+		ctlr, err = r.a.cfg.Executor.Controller(t)
+	}
 	if err != nil {
 		r.report(t, swarm.TaskStatus{State: swarm.TaskRejected, Err: err.Error(), Message: "rejected"})
 		r.waitRemoved(ctx)

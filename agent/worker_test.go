@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -93,5 +94,47 @@ func TestRunnerStopsATaskAskedToStop(t *testing.T) {
 		}
 		cancel()
 		r.stop()
+	})
+}
+
+// A task whose template cannot be rendered within its budget is reported
+// Rejected with the reason, and the worker goes on running other tasks (a
+// {{range 400000000}} in an env value used to run the daemon out of memory
+// at every restart).
+func TestRunnerRejectsATaskWhoseTemplateFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var got []*swarm.Task
+		root := catest.NewCA(t)
+		a := New(Config{Creds: catest.NewNode(t, root, swarm.RoleWorker), Hostname: "worker-1",
+			Executor: &exectest.Executor{ControllerFn: func(t *swarm.Task) (exec.Controller, error) {
+				mu.Lock()
+				got = append(got, t)
+				mu.Unlock()
+				return &exectest.Controller{}, nil
+			}}})
+		ctx, cancel := context.WithCancel(context.Background())
+		bad := assigned()
+		bad.Spec.Container.Env = []string{"OK=1", "X={{range 4000000}}x{{end}}"}
+		good := assigned()
+		good.ID, good.Slot = "t2", 2
+		good.Spec.Container.Env = []string{"WHO={{.Node.Hostname}}.{{.Task.Slot}}"}
+		r1, r2 := a.startRunner(ctx, bad), a.startRunner(ctx, good)
+		synctest.Wait()
+		st, _ := a.reported("t1")
+		if st.State != swarm.TaskRejected || !strings.Contains(st.Err, `expanding env failed: expanding env "X={{range 4000000}}x{{end}}": template: expansion: range is allowed over a field`) {
+			t.Fatalf("the bad template's task reported %s %q, want rejected with the reason", st.State, st.Err)
+		}
+		if st, _ := a.reported("t2"); st.State != swarm.TaskComplete {
+			t.Fatalf("the good task reported %s, want complete", st.State)
+		}
+		mu.Lock()
+		if len(got) != 1 || got[0].ID != "t2" || got[0].Spec.Container.Env[0] != "WHO=worker-1.2" {
+			t.Fatalf("the runtime was given %d tasks: %+v", len(got), got)
+		}
+		mu.Unlock()
+		cancel()
+		r1.stop()
+		r2.stop()
 	})
 }

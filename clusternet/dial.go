@@ -29,12 +29,33 @@ func NewHTTPClient(creds *ca.Credentials) *http.Client {
 	return newClient(func() *tls.Config { return creds.ClientTLSConfig(ProtoHTTP2, ProtoHTTP) })
 }
 
-// NewHTTPServer returns the server for a Mux's HTTP listener.
+// Bounds of the cluster port's server. There is no ReadTimeout or
+// WriteTimeout on the whole connection: a node's session, its assignment
+// long poll and a followed log stream each last as long as they are used.
+const (
+	// ServerIdleTimeout closes a connection that carries no request (no
+	// open HTTP/2 stream) for that long. It is above the clients' own
+	// idleTimeout, so that a peer normally closes its idle connections
+	// itself and never races a request against the server's close.
+	ServerIdleTimeout = idleTimeout + time.Minute
+	// ReadHeaderTimeout bounds reading a request's headers.
+	ReadHeaderTimeout = 10 * time.Second
+	// A peer that sends nothing for serverPingAfter is pinged; with no
+	// answer within serverPingTimeout its connection is closed (a frozen
+	// or cut-off peer would otherwise hold its open streams for ever).
+	serverPingAfter   = 30 * time.Second
+	serverPingTimeout = 15 * time.Second
+)
+
+// NewHTTPServer returns the server for a Mux's HTTP listener. Reading a
+// request's body is bounded by the handler (see node's boundBodies).
 func NewHTTPServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: MaxStreams},
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		IdleTimeout:       ServerIdleTimeout, // HTTP/2 too
+		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: MaxStreams,
+			SendPingTimeout: serverPingAfter, PingTimeout: serverPingTimeout},
 	}
 }
 

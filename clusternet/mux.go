@@ -52,6 +52,11 @@ func Listen(addr string, creds *ca.Credentials, log *slog.Logger) (*Mux, error) 
 	if err != nil {
 		return nil, err
 	}
+	return serve(tcp, creds, log), nil
+}
+
+// serve starts accepting on tcp.
+func serve(tcp net.Listener, creds *ca.Credentials, log *slog.Logger) *Mux {
 	m := &Mux{
 		tcp:    tcp,
 		conf:   creds.ServerTLSConfig(ProtoRaft, ProtoHTTP2, ProtoHTTP),
@@ -62,7 +67,7 @@ func Listen(addr string, creds *ca.Credentials, log *slog.Logger) (*Mux, error) 
 	m.http = newChanListener(tcp.Addr(), m.stopCh)
 	m.wg.Add(1)
 	go m.accept()
-	return m, nil
+	return m
 }
 
 // Addr is the address the port listens on.
@@ -83,25 +88,47 @@ func (m *Mux) Close() error {
 	return err
 }
 
+// Accept backoff: after a failed accept (e.g. EMFILE, ENFILE: the process
+// or the system is out of descriptors) the loop waits, 5 ms doubling up to
+// 1 s as net/http's Server.Serve does, and goes on. Only closing the port
+// ends it: a node that stopped accepting would stay deaf after the flood.
+const (
+	acceptBackoffMin = 5 * time.Millisecond
+	acceptBackoffMax = time.Second
+)
+
 func (m *Mux) accept() {
 	defer m.wg.Done()
+	var delay time.Duration
 	for {
 		conn, err := m.tcp.Accept()
 		if err != nil {
-			select {
-			case <-m.stopCh:
+			if m.stopped() || errors.Is(err, net.ErrClosed) {
 				return
-			default:
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			delay = min(max(2*delay, acceptBackoffMin), acceptBackoffMax)
+			m.log.Warn("cluster port accept failed; retrying", "err", err, "delay", delay)
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-m.stopCh:
+				t.Stop()
+				return
 			}
-			m.log.Warn("cluster port accept failed", "err", err)
-			return
+			continue
 		}
+		delay = 0
 		m.wg.Add(1)
 		go m.sort(conn)
+	}
+}
+
+func (m *Mux) stopped() bool {
+	select {
+	case <-m.stopCh:
+		return true
+	default:
+		return false
 	}
 }
 

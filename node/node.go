@@ -124,7 +124,7 @@ func (n *Node) serveAPI() ([]*http.Server, error) {
 			}
 			return nil, err
 		}
-		s := &http.Server{Handler: n.api, ReadHeaderTimeout: 10 * time.Second}
+		s := newAPIServer(n.api)
 		servers = append(servers, s)
 		go func() {
 			if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -54,7 +54,7 @@ func (n *Node) startPort(st *state, creds *ca.Credentials) error {
 	if err != nil {
 		return swarm.Errorf(swarm.ErrInvalidArgument, "failed to listen on remote API address: %v", err)
 	}
-	srv := clusternet.NewHTTPServer(http.HandlerFunc(n.serveCluster))
+	srv := clusternet.NewHTTPServer(n.clusterHandler())
 	go func() { _ = srv.Serve(port.HTTPListener()) }()
 	n.mu.Lock()
 	n.st, n.creds, n.port, n.portServer = st, creds, port, srv
