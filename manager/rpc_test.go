@@ -116,3 +116,41 @@ func peerState(t *testing.T, root *ca.RootCA, id swarm.NodeID, role swarm.NodeRo
 	}
 	return &tls.ConnectionState{PeerCertificates: []*x509.Certificate{cert}, VerifiedChains: [][]*x509.Certificate{{cert, root.Cert()}}}
 }
+
+// A request this manager forwards to the leader names the node it is for:
+// its peer, or the node a manager that forwarded it already named, which is
+// passed on as it is (this manager's store may not know the node yet). A
+// worker cannot speak for another node.
+func TestForwardedForKeepsTheNodeAManagerNamed(t *testing.T) {
+	root, err := ca.NewRootCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		peer   swarm.NodeID
+		role   swarm.NodeRole
+		header string
+		want   swarm.NodeID
+	}{
+		{"w1", swarm.RoleWorker, "", "w1"},
+		{"w1", swarm.RoleWorker, "w2", "w1"},
+		{"m1", swarm.RoleManager, "", "m1"},
+		{"m1", swarm.RoleManager, "w9", "w9"},
+	}
+	for _, c := range cases {
+		r := httptest.NewRequest(http.MethodPost, "/rpc/heartbeat", nil)
+		r.TLS = peerState(t, root, c.peer, c.role)
+		if c.header != "" {
+			r.Header.Set(dispatchapi.HeaderForwardedNode, c.header)
+		}
+		got, err := forwardedFor(r)
+		if err != nil || got != c.want {
+			t.Errorf("%s %s forwarding for %q: %q, %v; want %q", c.role, c.peer, c.header, got, err, c.want)
+		}
+	}
+	r := httptest.NewRequest(http.MethodPost, "/rpc/heartbeat", nil)
+	r.TLS = &tls.ConnectionState{}
+	if _, err := forwardedFor(r); err == nil {
+		t.Error("a TLS peer without a certificate was forwarded")
+	}
+}
