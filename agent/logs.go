@@ -10,12 +10,16 @@ import (
 	"github.com/shoal-project/shoal/swarm"
 )
 
+// maxLogsRequest bounds a logs request's body (a task ID and options: a
+// few hundred bytes).
+const maxLogsRequest = 64 << 10
+
 // ServeLogs answers a manager's request for one task's log lines with a
 // stream of JSON dispatchapi.LogLine objects, flushed one by one. The caller
 // must have checked that the peer is a manager.
 func (a *Agent) ServeLogs(w http.ResponseWriter, r *http.Request) {
 	var req dispatchapi.LogsRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxLogsRequest)).Decode(&req); err != nil {
 		writeError(w, swarm.Errorf(swarm.ErrInvalidArgument, "malformed logs request: %v", err))
 		return
 	}

@@ -51,14 +51,25 @@ func (a *Agent) reporter(ctx context.Context) {
 	}
 }
 
+// maxReportBatch caps the updates of one report, so that a report stays
+// well under the manager's body limit for it (4 MiB) whatever the number
+// of tasks on the node; each update's texts are cut to
+// swarm.MaxStatusTextBytes, as the manager would.
+const maxReportBatch = 1000
+
 func (a *Agent) takePending() []dispatchapi.TaskStatusUpdate {
 	a.repMu.Lock()
 	defer a.repMu.Unlock()
-	out := make([]dispatchapi.TaskStatusUpdate, 0, len(a.pending))
-	for _, u := range a.pending {
+	out := make([]dispatchapi.TaskStatusUpdate, 0, min(len(a.pending), maxReportBatch))
+	for id, u := range a.pending {
+		if len(out) == maxReportBatch {
+			break
+		}
+		u.Status.Message, u.Status.Err = swarm.CutStatusText(u.Status.Message), swarm.CutStatusText(u.Status.Err)
+		u.Status.ContainerID = swarm.CutStatusText(u.Status.ContainerID)
 		out = append(out, u)
+		delete(a.pending, id)
 	}
-	a.pending = nil
 	return out
 }
 

@@ -45,6 +45,8 @@ func statusFromError(err error) int {
 		return http.StatusForbidden
 	case errors.Is(err, swarm.ErrUnavailable):
 		return http.StatusServiceUnavailable
+	case errors.Is(err, swarm.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge
 	default: // including swarm.ErrOutOfSequence, as in moby
 		return http.StatusInternalServerError
 	}
@@ -89,6 +91,16 @@ func writeBody(w http.ResponseWriter, code int, body []byte) error {
 	return err
 }
 
+// maxBody bounds a request body. moby has no limit; swarmkit bounds what a
+// spec may become (one Raft entry). Here a service spec is at most
+// swarm.MaxSpecBytes (512 KiB) in shoal's encoding; Docker's encoding of the
+// same spec is longer (field names, empty fields), so 2 MiB holds any spec
+// that can be accepted, and a larger body is refused after reading that
+// much at most (before reading anything if its length is announced).
+const maxBody = 2 << 20
+
+var errBodyTooLarge = swarm.Errorf(swarm.ErrTooLarge, "request body too large: more than %d bytes", maxBody)
+
 // readJSON decodes a JSON request body into out with moby's rules and
 // wording: an empty body leaves out as it is; a body needs
 // Content-Type: application/json; malformed JSON is an invalid argument.
@@ -99,8 +111,14 @@ func readJSON(r *http.Request, out any) error {
 	if r.Body == nil || r.ContentLength == 0 {
 		return nil
 	}
-	dec := json.NewDecoder(r.Body)
+	if r.ContentLength > maxBody {
+		return errBodyTooLarge
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBody))
 	if err := dec.Decode(out); err != nil {
+		if mb := (*http.MaxBytesError)(nil); errors.As(err, &mb) {
+			return errBodyTooLarge
+		}
 		if errors.Is(err, io.EOF) {
 			return swarm.Errorf(swarm.ErrInvalidArgument, "invalid JSON: got EOF while reading request body")
 		}

@@ -143,6 +143,17 @@ func (r *RootCA) Sign(csrPEM []byte, id swarm.NodeID, role swarm.NodeRole, clust
 	return r.SignAt(time.Now(), csrPEM, id, role, cluster, expiry)
 }
 
+// SignTimeAfter is the time to pass SignAt so that the certificate's
+// NotBefore is later than floor (a node's swarm.Node.CertFloor, which a
+// signer whose clock is behind the last signer's might otherwise undercut),
+// and never earlier than now.
+func SignTimeAfter(now, floor time.Time) time.Time {
+	if min := floor.Add(backdate + time.Second); now.Before(min) {
+		return min
+	}
+	return now
+}
+
 // SignAt issues a node certificate as if the time were now. The subject is
 // CN=id, OU=role ("swarm-manager" or "swarm-worker"), O=cluster, whatever the
 // CSR asked for; only the CSR's public key is used, and its signature must

@@ -44,6 +44,9 @@ type Mux struct {
 	stopCh    chan struct{}
 	closeOnce sync.Once
 	wg        sync.WaitGroup
+
+	connsMu sync.Mutex
+	conns   map[net.Conn]peerConn // open connections after their handshake
 }
 
 // Listen opens addr and starts accepting. Close stops it.
@@ -63,6 +66,7 @@ func serve(tcp net.Listener, creds *ca.Credentials, log *slog.Logger) *Mux {
 		log:    log,
 		raftCh: make(chan net.Conn),
 		stopCh: make(chan struct{}),
+		conns:  map[net.Conn]peerConn{},
 	}
 	m.http = newChanListener(tcp.Addr(), m.stopCh)
 	m.wg.Add(1)
@@ -143,6 +147,7 @@ func (m *Mux) sort(raw net.Conn) {
 		raw.Close()
 		return
 	}
+	m.track(conn)
 	switch conn.ConnectionState().NegotiatedProtocol {
 	case ProtoRaft:
 		m.handoff(m.raftCh, conn, nil)
@@ -156,13 +161,13 @@ func (m *Mux) handoff(ch chan net.Conn, conn *tls.Conn, closed <-chan struct{}) 
 	defer t.Stop()
 	select {
 	case ch <- conn:
+		return
 	case <-t.C: // nobody serves this protocol now (e.g. Raft on a worker)
-		conn.Close()
 	case <-closed:
-		conn.Close()
 	case <-m.stopCh:
-		conn.Close()
 	}
+	m.forget(conn)
+	conn.Close()
 }
 
 // chanListener is a net.Listener fed from a channel. Closing it ends its

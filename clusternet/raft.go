@@ -13,11 +13,13 @@ import (
 )
 
 // RaftLayer is a raft.StreamLayer over the mux: it accepts Raft connections
-// from peers with a manager certificate and dials peers the same way. Each
-// Raft instance gets its own layer; closing it leaves the mux running.
+// from peers with a manager certificate that its policy admits, and dials
+// peers the same way. Each Raft instance gets its own layer; closing it
+// leaves the mux running.
 type RaftLayer struct {
 	mux   *Mux
 	creds *ca.Credentials
+	admit PeerPolicy
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -39,13 +41,23 @@ func (c *layerConn) Close() error {
 		c.l.mu.Lock()
 		delete(c.l.accepted, c)
 		c.l.mu.Unlock()
+		c.l.mux.forget(c.Conn)
 	})
 	return c.Conn.Close()
 }
 
-// RaftLayer returns a new stream layer for one Raft instance.
-func (m *Mux) RaftLayer(creds *ca.Credentials) *RaftLayer {
-	return &RaftLayer{mux: m, creds: creds, closed: make(chan struct{}), accepted: map[*layerConn]struct{}{}}
+// PeerPolicy decides whether a peer whose certificate chains to the root
+// and says "manager" may speak Raft with this member now: a certificate
+// says what its holder was when it was issued, the replicated state says
+// what it is (still a member? removed? demoted? certificate replaced?). A
+// nil error admits it.
+type PeerPolicy func(ca.Identity) error
+
+// RaftLayer returns a new stream layer for one Raft instance. admit is
+// asked about every inbound connection's peer; nil admits any manager
+// certificate of the cluster.
+func (m *Mux) RaftLayer(creds *ca.Credentials, admit PeerPolicy) *RaftLayer {
+	return &RaftLayer{mux: m, creds: creds, admit: admit, closed: make(chan struct{}), accepted: map[*layerConn]struct{}{}}
 }
 
 // Accept waits for the next Raft connection from a manager.
@@ -53,8 +65,9 @@ func (l *RaftLayer) Accept() (net.Conn, error) {
 	for {
 		select {
 		case c := <-l.mux.raftCh:
-			if err := requireManager(l.creds.Root(), c.(*tls.Conn)); err != nil {
+			if err := l.check(c.(*tls.Conn)); err != nil {
 				l.mux.log.Warn("refused raft connection", "remote", c.RemoteAddr(), "err", err)
+				l.mux.forget(c)
 				c.Close()
 				continue
 			}
@@ -115,6 +128,22 @@ func (l *RaftLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Co
 		return nil, err
 	}
 	return c, nil
+}
+
+// check admits an inbound connection: a manager certificate of this
+// cluster, whose holder the policy admits.
+func (l *RaftLayer) check(c *tls.Conn) error {
+	if err := requireManager(l.creds.Root(), c); err != nil {
+		return err
+	}
+	if l.admit == nil {
+		return nil
+	}
+	id, err := ca.PeerIdentity(c.ConnectionState())
+	if err != nil {
+		return err
+	}
+	return l.admit(id)
 }
 
 func requireManager(root *ca.RootCA, c *tls.Conn) error {

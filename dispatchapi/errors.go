@@ -15,6 +15,7 @@ var classes = map[string]error{
 	"unavailable":         swarm.ErrUnavailable,
 	"permission-denied":   swarm.ErrPermissionDenied,
 	"not-implemented":     swarm.ErrNotImplemented,
+	"too-large":           swarm.ErrTooLarge,
 }
 
 // ErrorOf encodes err for the wire.
@@ -51,6 +52,8 @@ func (e Error) StatusCode() int {
 		return 403
 	case "not-implemented":
 		return 501
+	case "too-large":
+		return 413
 	}
 	return 500
 }

@@ -179,7 +179,9 @@ func ServeSession(w http.ResponseWriter, r *http.Request, beat func(context.Cont
 	if rc.Flush() != nil {
 		return
 	}
-	dec := json.NewDecoder(r.Body)
+	bs := &boundedStream{r: r.Body}
+	dec := json.NewDecoder(bs)
+	bs.dec = dec
 	enc := json.NewEncoder(w)
 	for {
 		var req HeartbeatRequest
@@ -188,6 +190,7 @@ func ServeSession(w http.ResponseWriter, r *http.Request, beat func(context.Cont
 		switch {
 		case errors.Is(err, io.EOF) || r.Context().Err() != nil:
 			return
+		case errors.Is(err, swarm.ErrTooLarge):
 		case err != nil:
 			err = swarm.Errorf(swarm.ErrInvalidArgument, "malformed heartbeat: %v", err)
 		default:
@@ -204,4 +207,26 @@ func ServeSession(w http.ResponseWriter, r *http.Request, beat func(context.Cont
 			return
 		}
 	}
+}
+
+// MaxHeartbeatBytes bounds one heartbeat on a session (an address and a
+// time: about a hundred bytes).
+const MaxHeartbeatBytes = 64 << 10
+
+// boundedStream feeds a session's decoder and refuses to read on while the
+// decoder holds more than MaxHeartbeatBytes of a value it has not finished:
+// a stream of messages has no length to bound, each message has.
+type boundedStream struct {
+	r    io.Reader
+	dec  *json.Decoder
+	read int64
+}
+
+func (b *boundedStream) Read(p []byte) (int, error) {
+	if b.read-b.dec.InputOffset() > MaxHeartbeatBytes {
+		return 0, swarm.Errorf(swarm.ErrTooLarge, "heartbeat too large: more than %d bytes", MaxHeartbeatBytes)
+	}
+	n, err := b.r.Read(p)
+	b.read += int64(n)
+	return n, err
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shoal-project/shoal/ca"
@@ -51,6 +52,12 @@ type Manager struct {
 	mu   sync.Mutex
 	disp *dispatcher.Dispatcher // the current term's; nil when not leader or not ready
 
+	// ready is set once raft is: until then the Raft layer admits no one.
+	ready  atomic.Bool
+	floors sync.Map // node ID → a certificate floor being proposed (noteCertificate)
+	bg     sync.WaitGroup
+	bgCtx  context.Context
+
 	cancel context.CancelFunc
 	doneCh chan struct{}
 }
@@ -61,14 +68,22 @@ func New(cfg Config) (*Manager, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	st := store.New()
+	m := &Manager{cfg: cfg, store: st, client: clusternet.NewHTTPClient(cfg.Creds), log: cfg.Logger, doneCh: make(chan struct{})}
+	admit := func(id ca.Identity) error {
+		if !m.ready.Load() {
+			return swarm.ErrNoLeader // starting: the peer retries
+		}
+		return m.admitRaft(id)
+	}
 	r, err := consensus.New(consensus.Config{
 		ID: cfg.NodeID, Addr: cfg.Addr, Dir: cfg.Dir, Bootstrap: cfg.Bootstrap,
 		Spec: cfg.Spec, Logger: cfg.Logger, RaftLogOutput: cfg.RaftLog,
-	}, st, cfg.Mux.RaftLayer(cfg.Creds))
+	}, st, cfg.Mux.RaftLayer(cfg.Creds, admit))
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, store: st, raft: r, client: clusternet.NewHTTPClient(cfg.Creds), log: cfg.Logger, doneCh: make(chan struct{})}
+	m.raft = r
+	m.ready.Store(true)
 	m.control = controlapi.New(controlapi.Config{
 		Store: st, Proposer: r, Raft: raftView{r}, Logger: cfg.Logger,
 		NewToken:         func(c *swarm.Cluster) (string, error) { return newToken(c) },
@@ -77,7 +92,8 @@ func New(cfg Config) (*Manager, error) {
 	})
 	m.handler = m.routes()
 	ctx, cancel := context.WithCancel(context.Background())
-	m.cancel = cancel
+	m.cancel, m.bgCtx = cancel, ctx
+	m.bg.Go(func() { m.revokeLoop(ctx) })
 	go m.run(ctx)
 	return m, nil
 }
@@ -86,6 +102,7 @@ func New(cfg Config) (*Manager, error) {
 func (m *Manager) Stop() {
 	m.cancel()
 	<-m.doneCh
+	m.bg.Wait()
 	if err := m.raft.Shutdown(); err != nil {
 		m.log.Warn("raft shutdown", "err", err)
 	}
@@ -232,6 +249,9 @@ func (m *Manager) dispatcher() *dispatcher.Dispatcher {
 }
 
 func (m *Manager) isMember(id swarm.NodeID) bool {
+	if m.raft == nil {
+		return false // a manager put together by a unit test
+	}
 	members, err := m.raft.Members()
 	if err != nil {
 		return false
@@ -262,6 +282,19 @@ func (m *Manager) Initialize(ctx context.Context, c *swarm.Cluster, self *swarm.
 	} {
 		if err := m.raft.Propose(ctx, cmd); err != nil {
 			return err
+		}
+	}
+	// Answer once the leader's term has started (its barrier applied):
+	// the caller's next request (swarm init prints the join command) is
+	// served by it, and would otherwise get "no leader" on a loaded
+	// machine.
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for m.dispatcher() == nil {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
 		}
 	}
 	return nil

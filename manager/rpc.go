@@ -38,27 +38,39 @@ func (m *Manager) routes() http.Handler {
 	return mux
 }
 
-// caller returns the identity of the node behind a request: the peer's
-// certificate, or, when a manager forwarded the request, the node it names.
+// caller returns the identity of the node behind a request, as the
+// replicated state sees it (see vet): the peer's certificate, or, when a
+// current manager forwarded the request, the node it names. Served on the
+// leader: a certificate the node presents for the first time raises its
+// node's certificate floor.
 func (m *Manager) caller(r *http.Request) (ca.Identity, error) {
 	if r.TLS == nil {
 		return ca.Identity{}, ca.ErrNoPeerCertificate
 	}
-	id, err := ca.PeerIdentity(*r.TLS)
+	cert, err := ca.PeerIdentity(*r.TLS)
 	if err != nil {
 		return ca.Identity{}, err
 	}
-	if fwd := r.Header.Get(dispatchapi.HeaderForwardedNode); fwd != "" && id.Role == swarm.RoleManager {
-		n, err := store.GetNode(m.store.ReadTxn(), swarm.NodeID(fwd))
-		if err != nil {
-			return ca.Identity{}, swarm.Errorf(swarm.ErrPermissionDenied, "node %s is not a member of the swarm", fwd)
+	fwd := r.Header.Get(dispatchapi.HeaderForwardedNode)
+	id, err := m.vet(cert)
+	if fwd == "" || fwd == string(cert.NodeID) {
+		if err == nil {
+			m.noteCertificate(cert)
 		}
-		id = ca.Identity{NodeID: n.ID, Role: n.Spec.Role, ClusterID: id.ClusterID}
+		return id, err
 	}
-	if c, err := store.GetCluster(m.store.ReadTxn()); err == nil && c.IsRemoved(id.NodeID) {
-		return ca.Identity{}, swarm.Errorf(swarm.ErrPermissionDenied, "node %s was removed from the swarm", id.NodeID)
+	if err != nil || id.Role != swarm.RoleManager {
+		return ca.Identity{}, errNotForwarder(cert.NodeID)
 	}
-	return id, nil
+	tx := m.store.ReadTxn()
+	n, err := store.GetNode(tx, swarm.NodeID(fwd))
+	if err != nil {
+		return ca.Identity{}, swarm.Errorf(swarm.ErrPermissionDenied, "node %s is not a member of the swarm", fwd)
+	}
+	if c, err := store.GetCluster(tx); err == nil && c.IsRemoved(n.ID) {
+		return ca.Identity{}, swarm.Errorf(swarm.ErrPermissionDenied, "node %s was removed from the swarm", n.ID)
+	}
+	return ca.Identity{NodeID: n.ID, Role: n.Spec.Role, ClusterID: id.ClusterID}, nil
 }
 
 // leaderOnly serves h on the leader and forwards to the leader elsewhere.
@@ -85,7 +97,7 @@ func (m *Manager) toLeader(h http.HandlerFunc, stream bool) http.HandlerFunc {
 			writeErr(w, swarm.ErrNoLeader)
 			return
 		}
-		fwd, err := forwardedFor(r)
+		fwd, err := m.forwardedFor(r)
 		if err != nil {
 			writeErr(w, err)
 			return
@@ -99,25 +111,33 @@ func (m *Manager) toLeader(h http.HandlerFunc, stream bool) http.HandlerFunc {
 }
 
 // forwardedFor is the node on whose behalf this manager forwards r to the
-// leader: the peer of the connection, or, when that peer is a manager that
-// forwarded r already (to a leader that has since lost its place), the node
-// it named. That node is not looked up here: this manager's store may be
-// behind (restarted, replaying its log); the leader checks it. (Resolving
-// it here once failed on such a manager and forwarded a worker's heartbeat
-// under the manager's own identity: the leader told the worker to become a
-// manager.) Empty without TLS (never on the cluster port).
-func forwardedFor(r *http.Request) (swarm.NodeID, error) {
+// leader: the peer of the connection, or, when that peer is a current
+// manager that forwarded r already (to a leader that has since lost its
+// place), the node it named. That node is not looked up here: this
+// manager's store may be behind (restarted, replaying its log); the leader
+// checks it. (Resolving it here once failed on such a manager and
+// forwarded a worker's heartbeat under the manager's own identity: the
+// leader told the worker to become a manager.) The peer itself is vetted
+// here: a removed node, a replaced certificate, or a node that is no
+// longer a manager naming another node is refused, never passed on under
+// this manager's own name. Empty without TLS (never on the cluster port).
+func (m *Manager) forwardedFor(r *http.Request) (swarm.NodeID, error) {
 	if r.TLS == nil {
 		return "", nil
 	}
-	id, err := ca.PeerIdentity(*r.TLS)
+	cert, err := ca.PeerIdentity(*r.TLS)
 	if err != nil {
 		return "", err
 	}
-	if fwd := r.Header.Get(dispatchapi.HeaderForwardedNode); fwd != "" && id.Role == swarm.RoleManager {
-		return swarm.NodeID(fwd), nil
+	fwd := r.Header.Get(dispatchapi.HeaderForwardedNode)
+	id, err := m.vet(cert)
+	if fwd == "" || fwd == string(cert.NodeID) {
+		return id.NodeID, err
 	}
-	return id.NodeID, nil
+	if err != nil || id.Role != swarm.RoleManager {
+		return "", errNotForwarder(cert.NodeID)
+	}
+	return swarm.NodeID(fwd), nil
 }
 
 // fromManager lets only managers' forwarded requests through.
@@ -214,8 +234,18 @@ func whileLeader(h http.Handler, addr string, leader func() string, every time.D
 
 // decode reads a whole request body, then unmarshals it (faster than a
 // json.Decoder on the stream).
-func decode(r *http.Request, v any) error {
-	b, err := io.ReadAll(r.Body)
+// A body larger than its limit is refused (413, swarm.ErrTooLarge) after
+// reading at most the limit: before anything is read if its length is
+// announced. Nothing bigger can come from a node of this cluster.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	limit := bodyLimit(v)
+	if r.ContentLength > limit {
+		return errBodyTooLarge(limit)
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if mb := (*http.MaxBytesError)(nil); errors.As(err, &mb) {
+		return errBodyTooLarge(limit)
+	}
 	if err == nil {
 		err = json.Unmarshal(b, v)
 	}
@@ -223,6 +253,28 @@ func decode(r *http.Request, v any) error {
 		return swarm.Errorf(swarm.ErrInvalidArgument, "malformed request: %v", err)
 	}
 	return nil
+}
+
+// Request body limits. A join (a token, a CSR of about 1 KB, a node
+// description whose strings are bounded by swarm.MaxDescriptionBytes) and
+// every other request but one fit in a few kilobytes. A task status report
+// holds at most 1,000 updates (the agent's batch), each with texts of at
+// most swarm.MaxStatusTextBytes: about 3.5 KB each, 3.5 MB in all.
+const (
+	maxRPCBody    = 64 << 10
+	maxStatusBody = 4 << 20
+)
+
+// bodyLimit is the largest body a request of v's type may have.
+func bodyLimit(v any) int64 {
+	if _, ok := v.(*dispatchapi.TaskStatusRequest); ok {
+		return maxStatusBody
+	}
+	return maxRPCBody
+}
+
+func errBodyTooLarge(limit int64) error {
+	return swarm.Errorf(swarm.ErrTooLarge, "request body too large: more than %d bytes", limit)
 }
 
 // reply answers with v as JSON, with its Content-Length.
@@ -262,6 +314,12 @@ func (m *Manager) join(ctx context.Context, _ ca.Identity, req dispatchapi.JoinR
 	}
 	role, err := ca.RoleForToken(c.JoinTokens, req.Token)
 	if err != nil {
+		return nil, err
+	}
+	if err := req.Description.Validate(); err != nil {
+		return nil, err
+	}
+	if err := swarm.CheckAddr(req.Addr); err != nil {
 		return nil, err
 	}
 	root, err := ca.ParseRootCA(c.RootCA.CertPEM, c.RootCA.KeyPEM)
@@ -314,7 +372,10 @@ func (m *Manager) renew(_ context.Context, caller ca.Identity, req dispatchapi.R
 	if err != nil {
 		return nil, err
 	}
-	cert, err := root.Sign(req.CSR, id, role, c.ID, c.Spec.CA.NodeCertExpiry)
+	// NotBefore above the node's floor, whatever this leader's clock says
+	// against the one that signed the node's current certificate.
+	at := ca.SignTimeAfter(time.Now(), n.CertFloor)
+	cert, err := root.SignAt(at, req.CSR, id, role, c.ID, c.Spec.CA.NodeCertExpiry)
 	if err != nil {
 		return nil, err
 	}
@@ -357,7 +418,7 @@ func rpc[Req, Resp any](m *Manager, needID bool, fn func(context.Context, ca.Ide
 			}
 		}
 		var req Req
-		if err := decode(r, &req); err != nil {
+		if err := decode(w, r, &req); err != nil {
 			writeErr(w, err)
 			return
 		}
@@ -410,6 +471,9 @@ func (m *Manager) taskStatus(ctx context.Context, id ca.Identity, req dispatchap
 // remove itself cleanly: it hands leadership over and lets the caller retry
 // with the new leader.
 func (m *Manager) raftLeave(ctx context.Context, id ca.Identity, _ dispatchapi.RaftLeaveRequest) (struct{}, error) {
+	if id.Role != swarm.RoleManager || !m.isMember(id.NodeID) {
+		return struct{}{}, swarm.Errorf(swarm.ErrPermissionDenied, "node %s is not a member of the raft cluster", id.NodeID)
+	}
 	if id.NodeID == m.cfg.NodeID {
 		if err := m.raft.TransferLeadership(ctx); err != nil {
 			return struct{}{}, err

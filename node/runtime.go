@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -55,6 +56,14 @@ func (n *Node) closeExecutor() {
 // newProcessExecutor makes the process runtime, and settles the processes
 // a previous run of this daemon left (see process.Executor.Adopt).
 func newProcessExecutor(cfg Config) (exec.Executor, error) {
+	// A task run as another user (--user) must reach its work directory:
+	// others may traverse the data root, not list it; what it holds stays
+	// private by its own modes (0700 directories, 0600 keys and state).
+	if fi, err := os.Stat(cfg.DataRoot); err == nil && fi.Mode().Perm()&0o011 != 0o011 {
+		if err := os.Chmod(cfg.DataRoot, fi.Mode().Perm()|0o011); err != nil {
+			cfg.Logger.Warn("tasks run as another user may not reach their directory", "err", err)
+		}
+	}
 	pc := process.DefaultConfig()
 	pc.StateDir = filepath.Join(cfg.DataRoot, "tasks")
 	pc.Logger = cfg.Logger.With("component", "runtime")

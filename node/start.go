@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/shoal-project/shoal/agent"
 	"github.com/shoal-project/shoal/ca"
@@ -54,7 +55,7 @@ func (n *Node) startPort(st *state, creds *ca.Credentials) error {
 	if err != nil {
 		return swarm.Errorf(swarm.ErrInvalidArgument, "failed to listen on remote API address: %v", err)
 	}
-	srv := clusternet.NewHTTPServer(n.clusterHandler())
+	srv := port.NewHTTPServer(n.clusterHandler())
 	go func() { _ = srv.Serve(port.HTTPListener()) }()
 	n.mu.Lock()
 	n.st, n.creds, n.port, n.portServer = st, creds, port, srv
@@ -167,17 +168,29 @@ func (n *Node) saveManagers(peers []dispatchapi.Peer) {
 	}
 }
 
-// serveLogs lets a manager read a task's logs from this node's agent.
+// serveLogs lets a manager read a task's logs from this node's agent: a
+// peer with a manager certificate that is a manager now, by the manager
+// list this node keeps current from its heartbeats (a demoted or removed
+// manager's kept certificate reads nothing).
 func (n *Node) serveLogs(w http.ResponseWriter, r *http.Request) {
 	n.mu.Lock()
 	a, creds := n.agent, n.creds
+	var managers []dispatchapi.Peer
+	if n.st != nil {
+		managers = n.st.Managers
+	}
 	n.mu.Unlock()
 	if a == nil || creds == nil || r.TLS == nil {
 		http.Error(w, "no agent", http.StatusServiceUnavailable)
 		return
 	}
-	if id, err := ca.PeerIdentity(*r.TLS); err != nil || id.Role != swarm.RoleManager {
+	id, err := ca.PeerIdentity(*r.TLS)
+	if err != nil || id.Role != swarm.RoleManager {
 		http.Error(w, "only managers may read task logs", http.StatusForbidden)
+		return
+	}
+	if !slices.ContainsFunc(managers, func(p dispatchapi.Peer) bool { return p.NodeID == id.NodeID }) {
+		http.Error(w, fmt.Sprintf("node %s is not a manager of this swarm", id.NodeID), http.StatusForbidden)
 		return
 	}
 	a.ServeLogs(w, r)

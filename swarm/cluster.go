@@ -115,7 +115,10 @@ func (s ClusterSpec) Validate() error {
 	case s.CA.NodeCertExpiry < minNodeCertExpiry:
 		return Errorf(ErrInvalidArgument, "minimum certificate expiry time is %s", minNodeCertExpiry)
 	}
-	return nil
+	if err := checkName("cluster", s.Name); err != nil {
+		return err
+	}
+	return checkLabels("cluster", s.Labels)
 }
 
 // RootCA is the cluster's certificate authority, replicated so that any

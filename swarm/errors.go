@@ -27,6 +27,9 @@ var (
 	ErrPermissionDenied = errors.New("permission denied")
 	// ErrNotImplemented: a Docker API feature shoal does not offer (501).
 	ErrNotImplemented = errors.New("not implemented")
+	// ErrTooLarge: a request body or a Raft command exceeds its limit
+	// (413); see limits.go.
+	ErrTooLarge = errors.New("too large")
 )
 
 // classError is an error whose message is exactly what a user reads and whose

@@ -3,6 +3,7 @@ package swarm
 import (
 	"maps"
 	"strings"
+	"time"
 )
 
 // NodeRole is the role a node is asked to play.
@@ -75,7 +76,10 @@ func (s NodeSpec) Validate() error {
 			return Errorf(ErrInvalidArgument, "label key cannot be empty")
 		}
 	}
-	return nil
+	if err := checkName("node", s.Name); err != nil {
+		return err
+	}
+	return checkLabels("node", s.Labels)
 }
 
 // NodeDescription is what a node reports about itself when it joins.
@@ -117,6 +121,12 @@ type Node struct {
 	Status      NodeStatus
 	// Manager is set while the node is a Raft member.
 	Manager *ManagerInfo
+	// CertFloor: the node's certificates issued (NotBefore) before this
+	// time are refused on every port. It rises when the node is first seen
+	// presenting a newer certificate (after a renewal or a role change), so
+	// a copy of a replaced certificate (a demoted manager's, a stolen disk)
+	// is worth nothing once the node moved on.
+	CertFloor time.Time `json:",omitzero"`
 }
 
 // Name is what a user calls the node: its spec name, else its hostname.

@@ -191,6 +191,9 @@ func (s ServiceSpec) Validate() error {
 	default:
 		return Errorf(ErrInvalidArgument, "invalid restart condition %q", s.Task.RestartPolicy.Condition)
 	}
+	if err := s.checkLimits(); err != nil {
+		return err
+	}
 	if err := s.Task.checkTemplates(s.Labels); err != nil {
 		return err
 	}

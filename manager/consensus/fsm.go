@@ -3,6 +3,7 @@ package consensus
 import (
 	"fmt"
 	"io"
+	"log/slog"
 
 	"github.com/hashicorp/raft"
 	"github.com/shoal-project/shoal/manager/store"
@@ -12,7 +13,8 @@ import (
 // Raft calls Apply, Snapshot and Restore from one goroutine; Persist runs on
 // another, over a view captured by Snapshot.
 type fsm struct {
-	st *store.Store
+	st  *store.Store
+	log *slog.Logger
 	// snapshotBytes, if not zero: after this many bytes of commands since
 	// the last snapshot, due is signalled (see Raft.snapshotWhenDue).
 	snapshotBytes int
@@ -29,9 +31,15 @@ func (f *fsm) Apply(l *raft.Log) any {
 	}
 	cmd, err := store.Decode(l.Data)
 	if err != nil {
-		// A committed entry we cannot read means this binary cannot follow
-		// the cluster: stopping is safer than diverging.
-		panic(fmt.Sprintf("consensus: undecodable log entry %d: %v", l.Index, err))
+		// Every member skips the same entry the same way, so their stores
+		// stay equal; dying here instead would kill every manager again at
+		// every replay of the log. Only a leader writes entries, and only
+		// current managers may speak Raft, so this is a bug or a newer
+		// binary's command: say it loudly.
+		if f.log != nil {
+			f.log.Error("skipped an undecodable raft entry", "index", l.Index, "bytes", len(l.Data), "err", err)
+		}
+		return applyResult{err: fmt.Errorf("consensus: undecodable log entry %d: %w", l.Index, err)}
 	}
 	res := applyResult{err: f.st.Apply(l.Index, cmd)}
 	if f.applied += len(l.Data); f.snapshotBytes > 0 && f.applied >= f.snapshotBytes {

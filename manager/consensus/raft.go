@@ -152,7 +152,7 @@ func start(cfg Config, st *store.Store, layer raft.StreamLayer, bolt *raftboltdb
 	if limit == 0 {
 		limit = DefaultSnapshotBytes
 	}
-	f := &fsm{st: st, snapshotBytes: limit, due: make(chan struct{}, 1)}
+	f := &fsm{st: st, log: cfg.Logger, snapshotBytes: limit, due: make(chan struct{}, 1)}
 	ra, err := raft.NewRaft(rc, f, logs, bolt, snaps, trans)
 	if err != nil {
 		trans.Close()

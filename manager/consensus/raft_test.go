@@ -37,7 +37,7 @@ func startMember(t *testing.T, m *member, addr string, bootstrap bool) {
 	}
 	m.mux, m.st = mux, store.New()
 	m.r, err = New(Config{ID: m.id, Addr: mux.Addr().String(), Dir: m.dir, Bootstrap: bootstrap,
-		Spec: swarm.DefaultClusterSpec().Raft}, m.st, mux.RaftLayer(m.creds))
+		Spec: swarm.DefaultClusterSpec().Raft}, m.st, mux.RaftLayer(m.creds, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestWorkerCertificateCannotJoinRaft(t *testing.T) {
 	startMember(t, m, "127.0.0.1:0", true)
 	defer m.stop()
 	w := catest.NewNodeWithID(t, root, "w1", swarm.RoleWorker)
-	layer := m.mux.RaftLayer(w)
+	layer := m.mux.RaftLayer(w, nil)
 	if c, err := layer.Dial("127.0.0.1:1", time.Second); err == nil {
 		c.Close()
 		t.Fatal("dial to a closed port succeeded")
@@ -185,7 +185,7 @@ func TestWorkerCertificateCannotJoinRaft(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer wm.Close()
-	if c, err := wm.RaftLayer(w).Dial(m.r.transport.LocalAddr(), time.Second); err == nil {
+	if c, err := wm.RaftLayer(w, nil).Dial(m.r.transport.LocalAddr(), time.Second); err == nil {
 		// The handshake may complete before the server refuses; the
 		// connection must then be closed by the server.
 		buf := make([]byte, 1)
@@ -286,7 +286,7 @@ func TestSnapshotBySize(t *testing.T) {
 		}
 		m.mux, m.st = mux, store.New()
 		m.r, err = New(Config{ID: m.id, Addr: mux.Addr().String(), Dir: m.dir, Bootstrap: true,
-			Spec: swarm.DefaultClusterSpec().Raft, SnapshotBytes: c.limit}, m.st, mux.RaftLayer(m.creds))
+			Spec: swarm.DefaultClusterSpec().Raft, SnapshotBytes: c.limit}, m.st, mux.RaftLayer(m.creds, nil))
 		if err != nil {
 			t.Fatal(err)
 		}

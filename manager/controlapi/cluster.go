@@ -52,5 +52,8 @@ func (s *Server) UpdateCluster(ctx context.Context, version uint64, spec swarm.C
 			return err
 		}
 	}
+	if version == 0 {
+		return errVersionZero
+	}
 	return s.cfg.Proposer.Propose(ctx, store.NewUpdateCluster(c, version))
 }

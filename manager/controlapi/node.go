@@ -129,6 +129,9 @@ func (s *Server) UpdateNode(ctx context.Context, ref string, version uint64, spe
 			return err
 		}
 	}
+	if version == 0 {
+		return errVersionZero
+	}
 	return s.cfg.Proposer.Propose(ctx, store.NewUpdateNodeSpec(n.ID, spec, version))
 }
 

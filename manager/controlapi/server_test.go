@@ -80,7 +80,7 @@ func TestDemoteThatLosesQuorumRefused(t *testing.T) {
 	wantErr(t, err, swarm.ErrFailedPrecondition, "loss of quorum")
 	// With everyone reachable the same demotion is fine.
 	f.r.members[2].Reachability = swarm.ReachabilityReachable
-	if err := f.srv.UpdateNode(context.Background(), "m2", 0, swarm.NodeSpec{Role: swarm.RoleWorker, Availability: swarm.AvailabilityActive}); err != nil {
+	if err := f.srv.UpdateNode(context.Background(), "m2", nodeVersion(t, f, "m2"), swarm.NodeSpec{Role: swarm.RoleWorker, Availability: swarm.AvailabilityActive}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -130,7 +130,7 @@ func TestListNodesFilters(t *testing.T) {
 	addNode(t, f.p, "w1", "worker1", swarm.RoleWorker, swarm.NodeStateReady)
 	ctx := context.Background()
 	spec := swarm.NodeSpec{Role: swarm.RoleWorker, Availability: swarm.AvailabilityActive, Labels: map[string]string{"zone": "a"}}
-	if err := f.srv.UpdateNode(ctx, "w1", 0, spec); err != nil {
+	if err := f.srv.UpdateNode(ctx, "w1", nodeVersion(t, f, "w1"), spec); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {

@@ -172,8 +172,17 @@ func (s *Server) UpdateService(ctx context.Context, ref string, version uint64, 
 	if opts.Rollback {
 		svc.UpdateStatus = &swarm.UpdateStatus{State: swarm.UpdateRollbackStarted, Message: "manually requested rollback"}
 	}
+	if version == 0 {
+		return errVersionZero
+	}
 	return s.cfg.Proposer.Propose(ctx, store.NewUpdateService(svc, version))
 }
+
+// errVersionZero refuses an update that names version 0. No object has it
+// (versions are Raft indexes), and the store reads 0 as "any version", for
+// the cluster's own writers: from a user it would skip the check. Docker
+// (swarmkit's store) answers it as any other stale version.
+var errVersionZero = swarm.Errorf(swarm.ErrOutOfSequence, "update out of sequence")
 
 // RemoveService deletes a service; the orchestrator stops its tasks.
 func (s *Server) RemoveService(ctx context.Context, ref string) error {

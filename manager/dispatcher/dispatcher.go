@@ -266,7 +266,7 @@ func (lv *liveness) hold(log *slog.Logger, hold bool, silent, live int) {
 
 // write proposes liveness changes as one command.
 func (d *Dispatcher) write(ctx context.Context, changes []store.NodeChange) {
-	if err := d.cfg.Proposer.Propose(ctx, store.NewUpdateNodeStatuses(changes)); err != nil {
+	if err := store.ProposeSplit(ctx, d.cfg.Proposer, store.NewUpdateNodeStatuses(changes)); err != nil {
 		d.cfg.Logger.Debug("node status write failed", "nodes", len(changes), "err", err)
 		return
 	}
@@ -296,6 +296,9 @@ func (d *Dispatcher) Heartbeat(ctx context.Context, id swarm.NodeID, req dispatc
 	n, err := store.GetNode(d.cfg.Store.ReadTxn(), id)
 	if err != nil {
 		return dispatchapi.HeartbeatResponse{}, swarm.Errorf(swarm.ErrPermissionDenied, "node %s is not a member of the swarm", id)
+	}
+	if err := swarm.CheckAddr(req.Addr); err != nil {
+		return dispatchapi.HeartbeatResponse{}, err
 	}
 	select {
 	case <-d.doneCh: // checked first: the buffered channel would take it

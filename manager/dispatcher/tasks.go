@@ -94,6 +94,7 @@ func (d *Dispatcher) UpdateTaskStatus(ctx context.Context, id swarm.NodeID, req 
 			return swarm.Errorf(swarm.ErrPermissionDenied, "task %s is not assigned to node %s", u.TaskID, id)
 		}
 		st := u.Status
+		st.Message, st.Err, st.ContainerID = swarm.CutStatusText(st.Message), swarm.CutStatusText(st.Err), swarm.CutStatusText(st.ContainerID)
 		changes = append(changes, store.TaskChange{ID: u.TaskID, Status: &st})
 	}
 	if len(changes) == 0 {
@@ -164,7 +165,7 @@ func (d *Dispatcher) statusWriter(ctx context.Context) {
 		for _, r := range batch {
 			changes = append(changes, r.changes...)
 		}
-		err := d.cfg.Proposer.Propose(ctx, store.NewUpdateTaskStatus(changes))
+		err := store.ProposeSplit(ctx, d.cfg.Proposer, store.NewUpdateTaskStatus(changes))
 		for _, r := range batch {
 			r.done <- err
 		}

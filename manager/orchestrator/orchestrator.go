@@ -2,6 +2,7 @@ package orchestrator
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -82,11 +83,17 @@ func (o *Orchestrator) pass(ctx context.Context) (wake time.Time, busy time.Dura
 	p := newPlan(o.cfg.Store.ReadTxn(), start)
 	p.fits = o.cfg.Fits
 	p.reconcileAll()
+	o.logFailures(p.failures)
 	phases := p.commands()
 	busy = time.Since(start)
 	for _, cmds := range phases {
 		proposed := time.Now()
-		if err := store.ProposeAll(ctx, o.cfg.Proposer, cmds, inFlight); err != nil {
+		if err := store.ProposeAll(ctx, o.cfg.Proposer, cmds, inFlight); errors.Is(err, swarm.ErrTooLarge) {
+			// One service's write beyond the limit (a spec stored before
+			// the limits existed): the phase's other commands were
+			// written; the next phases go on, or no service would move.
+			o.cfg.Logger.Error("orchestrator write refused", "op", cmds[0].Op, "err", err)
+		} else if err != nil {
 			o.cfg.Logger.Debug("orchestrator write failed", "op", cmds[0].Op, "err", err)
 			return time.Now().Add(200 * time.Millisecond), busy // retry soon
 		}

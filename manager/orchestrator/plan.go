@@ -24,6 +24,7 @@ type plan struct {
 	deletes  []swarm.TaskID
 	refresh  []store.TaskChange
 	services []*swarm.Service
+	failures []failure // services left as they are (guard.go)
 	wake     time.Time
 }
 
@@ -105,7 +106,7 @@ func (p *plan) reconcileAll() {
 	for _, svc := range services {
 		known[svc.ID] = true
 		tasks, _ := store.TasksOfService(p.tx, svc.ID)
-		p.reconcileService(svc, tasks)
+		p.reconcileGuarded(svc, tasks)
 	}
 	all, _ := store.ListTasks(p.tx)
 	for _, t := range all {
@@ -304,11 +305,11 @@ func (p *plan) restartAllowed(svc *swarm.Service, ts []*swarm.Task) bool {
 			return false
 		}
 	}
-	if rp.MaxAttempts != nil && *rp.MaxAttempts > 0 && p.attempts(ts, rp.Window) >= int(*rp.MaxAttempts) {
+	if rp.MaxAttempts != nil && *rp.MaxAttempts > 0 && uint64(p.attempts(ts, rp.Window)) >= *rp.MaxAttempts {
 		return false
 	}
 	delay := defaultRestartDelay
-	if rp.Delay != nil {
+	if rp.Delay != nil && *rp.Delay >= 0 { // negative: refused today, stored by older versions
 		delay = *rp.Delay
 	}
 	if due := last.Status.Timestamp.Add(delay); p.now.Before(due) {

@@ -33,6 +33,7 @@ const (
 	OpRefreshTasks
 	OpUpdateNodeStatuses
 	OpCreateServiceTasks
+	OpSetNodeCertFloor
 )
 
 var opNames = map[Op]string{
@@ -55,6 +56,7 @@ var opNames = map[Op]string{
 	OpRefreshTasks:          "refresh-tasks",
 	OpUpdateNodeStatuses:    "update-node-statuses",
 	OpCreateServiceTasks:    "create-service-tasks",
+	OpSetNodeCertFloor:      "set-node-cert-floor",
 }
 
 func (o Op) String() string {
@@ -82,6 +84,8 @@ type Command struct {
 	Description *swarm.NodeDescription `json:",omitempty"`
 	Manager     *swarm.ManagerInfo     `json:",omitempty"`
 	NodeChanges []NodeChange           `json:",omitempty"`
+	// CertFloor (set-node-cert-floor): see swarm.Node.CertFloor.
+	CertFloor time.Time `json:",omitzero"`
 
 	Service   *swarm.Service  `json:",omitempty"`
 	ServiceID swarm.ServiceID `json:",omitempty"`
@@ -167,6 +171,12 @@ func NewSetNodeManager(id swarm.NodeID, m *swarm.ManagerInfo) *Command {
 	return &Command{Op: OpSetNodeManager, Time: now(), NodeID: id, Manager: m}
 }
 
+// NewSetNodeCertFloor refuses, from now on, the node's certificates issued
+// before floor (it was seen presenting a newer one). The floor only rises.
+func NewSetNodeCertFloor(id swarm.NodeID, floor time.Time) *Command {
+	return &Command{Op: OpSetNodeCertFloor, Time: now(), NodeID: id, CertFloor: floor.UTC()}
+}
+
 // NewRemoveNode deletes a node and revokes its certificate.
 func NewRemoveNode(id swarm.NodeID) *Command {
 	return &Command{Op: OpRemoveNode, Time: now(), NodeID: id}
@@ -230,10 +240,17 @@ func NewDeleteTasks(ids []swarm.TaskID) *Command {
 func now() time.Time { return time.Now().UTC() }
 
 // Encode returns the bytes written to the Raft log: a format byte, then JSON.
+// A command larger than swarm.MaxCommandBytes is refused (swarm.ErrTooLarge,
+// in swarmkit's words), so that it is never proposed; a batch that meets it
+// is cut in smaller commands by its writer.
 func (c *Command) Encode() ([]byte, error) {
 	b, err := json.Marshal(c)
 	if err != nil {
 		return nil, fmt.Errorf("store: encode %s: %w", c.Op, err)
+	}
+	if len(b)+1 > swarm.MaxCommandBytes {
+		return nil, swarm.Errorf(swarm.ErrTooLarge, "raft: raft message is too large and can't be sent (%s: %d bytes, at most %d)",
+			c.Op, len(b)+1, swarm.MaxCommandBytes)
 	}
 	return append([]byte{formatJSON}, b...), nil
 }

@@ -73,6 +73,11 @@ func updateNode(tx *memdb.Txn, index uint64, cmd *Command) error {
 		n.Description = *cmd.Description
 	case cmd.Op == OpSetNodeManager:
 		n.Manager = cmd.Manager
+	case cmd.Op == OpSetNodeCertFloor:
+		if !cmd.CertFloor.After(n.CertFloor) {
+			return nil // the floor only rises; keep the version
+		}
+		n.CertFloor = cmd.CertFloor
 	default:
 		return swarm.Errorf(swarm.ErrInvalidArgument, "%s without its payload", cmd.Op)
 	}

@@ -104,7 +104,7 @@ func (s *Store) signal(work bool) {
 func (s *Store) Apply(index uint64, cmd *Command) error {
 	tx := s.db.Load().db.Txn(true)
 	defer tx.Abort()
-	routine, err := apply(tx, index, cmd)
+	routine, err := applySafely(tx, index, cmd)
 	if err != nil {
 		s.bump(index, false)
 		return err
@@ -112,6 +112,20 @@ func (s *Store) Apply(index uint64, cmd *Command) error {
 	tx.Commit()
 	s.bump(index, !routine)
 	return nil
+}
+
+// applySafely is apply with a panic turned into the command's error, the
+// state unchanged: a command that makes Apply panic (a bug meeting an
+// unforeseen value) would otherwise stop every manager, and again at every
+// replay of the log. Apply is deterministic, so every manager reaches the
+// same verdict.
+func applySafely(tx *memdb.Txn, index uint64, cmd *Command) (routine bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			routine, err = false, fmt.Errorf("store: command at index %d failed: %v", index, p)
+		}
+	}()
+	return apply(tx, index, cmd)
 }
 
 // apply performs cmd; routine says it only recorded tasks progressing as
@@ -124,7 +138,7 @@ func apply(tx *memdb.Txn, index uint64, cmd *Command) (routine bool, err error) 
 		return false, updateCluster(tx, index, cmd)
 	case OpCreateNode:
 		return false, createNode(tx, index, cmd)
-	case OpUpdateNodeSpec, OpUpdateNodeStatus, OpSetNodeManager, OpUpdateNodeDescription:
+	case OpUpdateNodeSpec, OpUpdateNodeStatus, OpSetNodeManager, OpUpdateNodeDescription, OpSetNodeCertFloor:
 		return false, updateNode(tx, index, cmd)
 	case OpUpdateNodeStatuses:
 		return false, updateNodeStatuses(tx, index, cmd)

@@ -271,7 +271,10 @@ func (s *logStore) logs(ctx context.Context, opts exec.LogOptions, w exec.LogWri
 	var past []exec.LogMessage
 	err := records(parts, opts, func(m exec.LogMessage) error {
 		past = append(past, m)
-		if opts.Tail > 0 && len(past) > 2*opts.Tail {
+		// len(past)-Tail > Tail, not len(past) > 2*Tail: a Tail past
+		// MaxInt/2 (from the request, e.g. docker service logs --tail
+		// 5000000000000000000) would overflow and cut past at a negative index.
+		if opts.Tail > 0 && len(past)-opts.Tail > opts.Tail {
 			past = append(past[:0], past[len(past)-opts.Tail:]...) // keep memory bounded
 		}
 		return nil
