@@ -10,6 +10,7 @@ import (
 
 	"github.com/shoal-project/shoal/client"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Build information, set at link time with -ldflags "-X ...".
@@ -22,6 +23,8 @@ var (
 // session is what every command of one root shares: the global flags.
 type session struct {
 	hosts []string // -H/--host values, each possibly comma separated
+	tls   *tlsFlags
+	flags *pflag.FlagSet // the root's persistent flags, to see which were given
 }
 
 // call is one command invocation's view of the world: where to write and
@@ -33,10 +36,19 @@ type call struct {
 	err io.Writer
 }
 
-// run builds the API client from the global flags (or $SHOAL_HOST) and runs
+// run builds the API client from the global flags (or $SHOAL_HOST, and the
+// TLS flags or their $SHOAL_TLS_VERIFY / $SHOAL_CERT_PATH defaults) and runs
 // fn with it.
 func (s *session) run(cmd *cobra.Command, fn func(*call) error) error {
-	api, err := client.New(client.ResolveHosts(s.hosts), client.WithUserAgent(userAgent()))
+	opts := []client.Option{client.WithUserAgent(userAgent())}
+	tlsConfig, err := s.tls.clientConfig(s.flags)
+	if err != nil {
+		return err
+	}
+	if tlsConfig != nil {
+		opts = append(opts, client.WithTLSConfig(tlsConfig))
+	}
+	api, err := client.New(client.ResolveHosts(s.hosts), opts...)
 	if err != nil {
 		return err
 	}
@@ -62,6 +74,8 @@ func NewRootCommand() *cobra.Command {
 	root.SetFlagErrorFunc(flagError)
 	root.PersistentFlags().StringArrayVarP(&s.hosts, "host", "H", nil,
 		"Daemon socket(s) to connect to; repeat or separate with commas (default $"+client.HostEnv+" or "+client.DefaultHost+")")
+	s.tls = addTLSFlags(root.PersistentFlags())
+	s.flags = root.PersistentFlags()
 	root.AddCommand(
 		newInfoCommand(s),
 		newVersionCommand(s),

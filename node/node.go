@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -27,7 +28,9 @@ import (
 type Config struct {
 	DataRoot string
 	// Hosts are the Docker API endpoints: unix:///path or tcp://host:port.
-	Hosts   []string
+	Hosts []string
+	// APITLS is the TLS of the tcp:// hosts (the --tls* flags).
+	APITLS  APITLS
 	Name    string // node name; defaults to the hostname
 	Runtime string
 	Version string
@@ -58,6 +61,7 @@ type Node struct {
 	agent       *agent.Agent
 
 	api          http.Handler  // Docker API for the local sockets
+	apiTLS       *tls.Config   // TLS of the tcp:// hosts; nil for plain HTTP
 	clusterAPI   http.Handler  // Docker API for requests forwarded by followers
 	host         hostInfo      // read once at New
 	executor     exec.Executor // made by executorFor, guarded by mu
@@ -78,13 +82,20 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Runtime == "" {
 		cfg.Runtime = "process"
 	}
+	apiTLS, err := cfg.APITLS.serverConfig()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTCPHosts(cfg.Hosts, cfg.APITLS, cfg.Logger); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.DataRoot, 0o700); err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	if cfg.Runtime != "process" && cfg.Runtime != "docker" {
 		return nil, fmt.Errorf("node: unknown runtime %q (want process or docker)", cfg.Runtime)
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger, opLock: make(chan struct{}, 1), host: readHost()}
+	n := &Node{cfg: cfg, log: cfg.Logger, opLock: make(chan struct{}, 1), host: readHost(), apiTLS: apiTLS}
 	n.api = apiserver.New(apiserver.Config{Backend: n, Logger: cfg.Logger.With("component", "api"), Version: cfg.Version, Debug: cfg.Debug})
 	n.clusterAPI = apiserver.New(apiserver.Config{Backend: leaderBackend{n}, Logger: cfg.Logger.With("component", "api-forwarded"), Version: cfg.Version})
 	return n, nil
@@ -117,7 +128,7 @@ func (n *Node) Run(ctx context.Context) error {
 func (n *Node) serveAPI() ([]*http.Server, error) {
 	var servers []*http.Server
 	for _, h := range n.cfg.Hosts {
-		ln, err := listenHost(h)
+		ln, err := listenHost(h, n.apiTLS)
 		if err != nil {
 			for _, s := range servers {
 				s.Close()
@@ -136,7 +147,9 @@ func (n *Node) serveAPI() ([]*http.Server, error) {
 	return servers, nil
 }
 
-func listenHost(h string) (net.Listener, error) {
+// listenHost opens one --host endpoint; tcp:// ones use TLS when tlsConfig
+// is set.
+func listenHost(h string, tlsConfig *tls.Config) (net.Listener, error) {
 	switch {
 	case strings.HasPrefix(h, "unix://"):
 		path := strings.TrimPrefix(h, "unix://")
@@ -154,6 +167,9 @@ func listenHost(h string) (net.Listener, error) {
 		ln, err := net.Listen("tcp", strings.TrimPrefix(h, "tcp://"))
 		if err != nil {
 			return nil, fmt.Errorf("node: listen on %s: %w", h, err)
+		}
+		if tlsConfig != nil {
+			ln = tls.NewListener(ln, tlsConfig)
 		}
 		return ln, nil
 	}

@@ -7,8 +7,10 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/shoal-project/shoal/cli"
 	"github.com/shoal-project/shoal/node"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func newDaemonCommand() *cobra.Command {
@@ -33,6 +35,7 @@ func newDaemonCommand() *cobra.Command {
 			if len(cfg.Hosts) == 0 {
 				cfg.Hosts = []string{"unix:///var/run/shoal.sock"}
 			}
+			cfg.APITLS = daemonTLS(cmd.Flags())
 			n, err := node.New(cfg)
 			if err != nil {
 				return err
@@ -48,4 +51,25 @@ func newDaemonCommand() *cobra.Command {
 	f.StringVar(&cfg.Runtime, "runtime", "process", "Task runtime: process or docker")
 	f.BoolVar(&debug, "debug", false, "Enable debug logging and profiles at /debug/pprof/ on the API sockets")
 	return cmd
+}
+
+// daemonTLS reads the root's TLS flags with dockerd's meaning: --tlsverify,
+// given at all, turns TLS on (--tlsverify=false: TLS without client
+// certificates); --tls alone also requires client certificates, unless
+// --tlsverify=false says otherwise. Unlike the client, the daemon does not
+// take --tlsverify from $SHOAL_TLS_VERIFY: only its flags turn TLS on.
+func daemonTLS(f *pflag.FlagSet) node.APITLS {
+	o := node.APITLS{
+		Explicit: f.Changed(cli.FlagTLS) || f.Changed(cli.FlagTLSVerify),
+	}
+	o.TLS, _ = f.GetBool(cli.FlagTLS)
+	o.Verify = o.TLS
+	if f.Changed(cli.FlagTLSVerify) {
+		o.Verify, _ = f.GetBool(cli.FlagTLSVerify)
+		o.TLS = true
+	}
+	o.CAFile, _ = f.GetString(cli.FlagTLSCACert)
+	o.CertFile, _ = f.GetString(cli.FlagTLSCert)
+	o.KeyFile, _ = f.GetString(cli.FlagTLSKey)
+	return o
 }

@@ -255,6 +255,8 @@ type node struct {
 
 	// runtime is the daemon's --runtime ("" for the default, process).
 	runtime string
+	// args are more daemon flags (e.g. a tcp:// --host and its TLS).
+	args []string
 	// swarmID is the node's ID once it joined (kept for the docker
 	// runtime's machine death, which must also kill its containers).
 	swarmID string
@@ -284,6 +286,7 @@ func (n *node) start(t testing.TB) {
 	if n.runtime != "" {
 		args = append(args, "--runtime", n.runtime)
 	}
+	args = append(args, n.args...)
 	if os.Getenv("SHOAL_E2E_DEBUG") == "1" {
 		args = append(args, "--debug")
 	}
@@ -544,6 +547,12 @@ func (c *cluster) add(t testing.TB) *node {
 // addWith starts one more daemon with the given --runtime.
 func (c *cluster) addWith(t testing.TB, runtime string) *node {
 	t.Helper()
+	return c.addDaemon(t, runtime)
+}
+
+// addDaemon starts one more daemon with the given --runtime and more flags.
+func (c *cluster) addDaemon(t testing.TB, runtime string, args ...string) *node {
+	t.Helper()
 	i := len(c.nodes) + 1
 	name := fmt.Sprintf("dev%02d", i)
 	n := &node{
@@ -554,6 +563,7 @@ func (c *cluster) addWith(t testing.TB, runtime string) *node {
 		sock:     filepath.Join(c.sockDir, name+".sock"),
 		logPath:  filepath.Join(c.dir, name+".log"),
 		runtime:  runtime,
+		args:     args,
 	}
 	c.nodes = append(c.nodes, n)
 	n.start(t)
