@@ -151,3 +151,27 @@ func withoutIndex(t testing.TB, snap []byte) []byte {
 	}
 	return b
 }
+
+// FuzzRestore installs a snapshot, as a follower does with whatever its
+// leader sends (raft InstallSnapshot). Restore must not panic; a refused
+// snapshot leaves the state as it was; an accepted one is the state that
+// Save then writes, and survives another Save and Restore unchanged.
+func FuzzRestore(f *testing.F) {
+	base := fuzzBase(f)
+	f.Add(base)
+	f.Add([]byte(`{"Index":7,"Clusters":[{"ID":"c1"}],"Nodes":[{"ID":"n1"}],"Services":[{"ID":"s1","Spec":{"Name":"a"}}],"Tasks":[{"ID":"t1","ServiceID":"s1"}]}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, snap []byte) {
+		st := restored(t, base)
+		if err := st.Restore(bytes.NewReader(snap)); err != nil {
+			if after := saved(t, st); !bytes.Equal(after, base) {
+				t.Fatalf("a refused snapshot (%v) changed the state", err)
+			}
+			return
+		}
+		after := saved(t, st)
+		if round := saved(t, restored(t, after)); !bytes.Equal(after, round) {
+			t.Fatalf("an installed snapshot does not survive another:\nsaved    %s\nrestored %s", after, round)
+		}
+	})
+}

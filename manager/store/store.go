@@ -228,11 +228,8 @@ func (s *Store) Restore(r io.Reader) error {
 		return err
 	}
 	tx := db.Txn(true)
-	for _, c := range snap.Clusters {
-		if err := tx.Insert(tableCluster, c); err != nil {
-			tx.Abort()
-			return fmt.Errorf("store: restore: %w", err)
-		}
+	if err := insertAll(tx, tableCluster, snap.Clusters); err != nil {
+		return err
 	}
 	if err := insertAll(tx, tableNode, snap.Nodes); err != nil {
 		return err
@@ -253,8 +250,15 @@ func (s *Store) Restore(r io.Reader) error {
 	return nil
 }
 
-func insertAll[T any](tx *memdb.Txn, table string, objs []T) error {
+// insertAll inserts the objects of one table; a null one (which the
+// indexes would panic on) refuses the snapshot.
+func insertAll[T comparable](tx *memdb.Txn, table string, objs []T) error {
+	var null T
 	for _, o := range objs {
+		if o == null {
+			tx.Abort()
+			return fmt.Errorf("store: restore %s: a null object", table)
+		}
 		if err := tx.Insert(table, o); err != nil {
 			tx.Abort()
 			return fmt.Errorf("store: restore %s: %w", table, err)
