@@ -36,6 +36,7 @@ func newServiceCreateCommand(s *session) *cobra.Command {
 	flags.Var(o.containerLabels, flagContainerLabel, "Container labels")
 	flags.VarP(o.env, flagEnv, "e", "Set environment variables")
 	flags.Var(o.constraints, flagConstraint, "Placement constraints")
+	addIsolationFlags(flags, &o.isolation, true)
 	return cmd
 }
 

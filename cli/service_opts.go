@@ -199,6 +199,8 @@ type serviceOptions struct {
 	endpointMode     string
 
 	registryAuth, noResolveImage bool
+
+	isolation isolationOptions
 }
 
 func newServiceOptions() *serviceOptions {
@@ -209,6 +211,7 @@ func newServiceOptions() *serviceOptions {
 		constraints:     newListValue(nil),
 		update:          newUpdateOptions("update"),
 		rollback:        newUpdateOptions("rollback"),
+		isolation:       newIsolationOptions(),
 	}
 }
 
@@ -317,6 +320,7 @@ func (o *serviceOptions) toSpec(flags *pflag.FlagSet) (swarm.ServiceSpec, error)
 	if flags.Changed(flagStopGracePeriod) {
 		container.StopGracePeriod = o.stopGrace.value
 	}
+	o.isolation.apply(container)
 	spec := swarm.ServiceSpec{
 		Annotations: swarm.Annotations{Name: o.name, Labels: kvMap(o.labels.values)},
 		TaskTemplate: swarm.TaskSpec{

@@ -49,6 +49,7 @@ func newServiceUpdateCommand(s *session) *cobra.Command {
 	flags.Var(o.envRemove, flagEnvRemove, "Remove an environment variable")
 	flags.Var(o.constraints, flagConstraintAdd, "Add or update a placement constraint")
 	flags.Var(o.constraintRemove, flagConstraintRemove, "Remove a constraint")
+	addIsolationFlags(flags, &o.isolation, false)
 	return cmd
 }
 
@@ -149,6 +150,7 @@ func (o *serviceUpdateOptions) merge(flags *pflag.FlagSet, spec *swarm.ServiceSp
 	setIfChanged(flags, flagTTY, &cs.TTY, o.tty)
 	setIfChanged(flags, flagReadOnly, &cs.ReadOnly, o.readOnly)
 	setIfChanged(flags, flagStopSignal, &cs.StopSignal, o.stopSignal)
+	o.isolation.merge(cs)
 	o.mergeResources(flags, task)
 	o.restart.merge(flags, &task.RestartPolicy)
 	o.mergePlacement(flags, task)

@@ -165,6 +165,24 @@ func TestContainerSpec(t *testing.T) {
 	}
 }
 
+// TestContainerIsolation: the spec's isolation reaches the engine, which
+// accepts it (the container runs) and shows it on the container.
+func TestContainerIsolation(t *testing.T) {
+	ev := newEnv(t)
+	task := ev.task("sleep:300s")
+	cs := &task.Spec.Container
+	cs.ReadOnly, cs.NoNewPrivileges = true, true
+	cs.CapabilityDrop, cs.CapabilityAdd = []string{"ALL"}, []string{"CAP_NET_BIND_SERVICE"}
+	cs.Ulimits = []swarm.Ulimit{{Name: "nofile", Soft: 123, Hard: 456}}
+	cs.Mounts = []swarm.Mount{{Type: swarm.MountTmpfs, Target: "/scratch", TmpfsSize: 1 << 20}}
+	host := ev.inspect(ev.start(task)).HostConfig
+	if !host.ReadonlyRootfs || !slices.Equal(host.CapDrop, []string{"ALL"}) || !slices.Equal(host.CapAdd, []string{"CAP_NET_BIND_SERVICE"}) ||
+		len(host.Ulimits) != 1 || host.Ulimits[0].Soft != 123 || host.Ulimits[0].Hard != 456 ||
+		!slices.Contains(host.SecurityOpt, "no-new-privileges") || len(host.Mounts) != 1 || host.Mounts[0].Target != "/scratch" {
+		t.Fatalf("host config: %+v", host)
+	}
+}
+
 // TestCommandIsEntrypoint: Command replaces the image's entrypoint, Args
 // its arguments.
 func TestCommandIsEntrypoint(t *testing.T) {
