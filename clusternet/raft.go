@@ -26,14 +26,16 @@ type RaftLayer struct {
 
 	mu       sync.Mutex
 	accepted map[*layerConn]struct{} // open inbound connections
+	walkers  sync.WaitGroup          // of the accepted connections' headerConns
 }
 
 // layerConn is an accepted connection that leaves its layer's set when
 // closed.
 type layerConn struct {
-	net.Conn
-	l    *RaftLayer
-	once sync.Once
+	net.Conn          // the checked connection (headerConn)
+	raw      net.Conn // the TLS connection, as the mux knows it
+	l        *RaftLayer
+	once     sync.Once
 }
 
 func (c *layerConn) Close() error {
@@ -41,7 +43,7 @@ func (c *layerConn) Close() error {
 		c.l.mu.Lock()
 		delete(c.l.accepted, c)
 		c.l.mu.Unlock()
-		c.l.mux.forget(c.Conn)
+		c.l.mux.forget(c.raw)
 	})
 	return c.Conn.Close()
 }
@@ -65,13 +67,14 @@ func (l *RaftLayer) Accept() (net.Conn, error) {
 	for {
 		select {
 		case c := <-l.mux.raftCh:
-			if err := l.check(c.(*tls.Conn)); err != nil {
+			id, err := l.check(c.(*tls.Conn))
+			if err != nil {
 				l.mux.log.Warn("refused raft connection", "remote", c.RemoteAddr(), "err", err)
 				l.mux.forget(c)
 				c.Close()
 				continue
 			}
-			return l.track(c)
+			return l.track(c, string(id))
 		case <-l.closed:
 			return nil, net.ErrClosed
 		case <-l.mux.stopCh:
@@ -80,7 +83,7 @@ func (l *RaftLayer) Accept() (net.Conn, error) {
 	}
 }
 
-func (l *RaftLayer) track(c net.Conn) (net.Conn, error) {
+func (l *RaftLayer) track(c net.Conn, node string) (net.Conn, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	select {
@@ -89,7 +92,7 @@ func (l *RaftLayer) track(c net.Conn) (net.Conn, error) {
 		return nil, net.ErrClosed
 	default:
 	}
-	lc := &layerConn{Conn: c, l: l}
+	lc := &layerConn{Conn: newHeaderConn(c, node, &l.walkers), raw: c, l: l}
 	l.accepted[lc] = struct{}{}
 	return lc, nil
 }
@@ -110,6 +113,7 @@ func (l *RaftLayer) Close() error {
 			c.Close()
 		}
 	})
+	l.walkers.Wait()
 	return nil
 }
 
@@ -131,19 +135,20 @@ func (l *RaftLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Co
 }
 
 // check admits an inbound connection: a manager certificate of this
-// cluster, whose holder the policy admits.
-func (l *RaftLayer) check(c *tls.Conn) error {
+// cluster, whose holder the policy admits. Its requests must then carry
+// that node's ID in their header (headerConn).
+func (l *RaftLayer) check(c *tls.Conn) (swarm.NodeID, error) {
 	if err := requireManager(l.creds.Root(), c); err != nil {
-		return err
-	}
-	if l.admit == nil {
-		return nil
+		return "", err
 	}
 	id, err := ca.PeerIdentity(c.ConnectionState())
 	if err != nil {
-		return err
+		return "", err
 	}
-	return l.admit(id)
+	if l.admit != nil {
+		err = l.admit(id)
+	}
+	return id.NodeID, err
 }
 
 func requireManager(root *ca.RootCA, c *tls.Conn) error {
