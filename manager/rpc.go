@@ -24,7 +24,7 @@ func (m *Manager) Handler() http.Handler { return m.handler }
 
 func (m *Manager) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+dispatchapi.PathJoin, m.leaderOnly(rpc(m, false, m.join)))
+	mux.HandleFunc("POST "+dispatchapi.PathJoin, m.joinToLeader(rpc(m, false, m.join)))
 	mux.HandleFunc("POST "+dispatchapi.PathSession, m.leaderOnlyStream(m.session))
 	mux.HandleFunc("POST "+dispatchapi.PathPing, func(w http.ResponseWriter, r *http.Request) { reply(w, struct{}{}) })
 	mux.HandleFunc("POST "+dispatchapi.PathRenew, m.leaderOnly(rpc(m, true, m.renew)))
@@ -74,15 +74,20 @@ func (m *Manager) caller(r *http.Request) (ca.Identity, error) {
 }
 
 // leaderOnly serves h on the leader and forwards to the leader elsewhere.
-func (m *Manager) leaderOnly(h http.HandlerFunc) http.HandlerFunc { return m.toLeader(h, false) }
+func (m *Manager) leaderOnly(h http.HandlerFunc) http.HandlerFunc { return m.toLeader(h, false, false) }
+
+// joinToLeader is leaderOnly for a join: the joining node has no
+// certificate yet, so the request is forwarded on behalf of no one (the
+// join RPC needs no identity: the token in its body is its credential).
+func (m *Manager) joinToLeader(h http.HandlerFunc) http.HandlerFunc { return m.toLeader(h, false, true) }
 
 // leaderOnlyStream is leaderOnly for a long-lived call (a node's session):
 // a forwarded one ends as soon as this member no longer names the leader it
 // was sent to, so the node opens its next session with the new leader at
 // once instead of waiting on a frozen or deposed one.
-func (m *Manager) leaderOnlyStream(h http.HandlerFunc) http.HandlerFunc { return m.toLeader(h, true) }
+func (m *Manager) leaderOnlyStream(h http.HandlerFunc) http.HandlerFunc { return m.toLeader(h, true, false) }
 
-func (m *Manager) toLeader(h http.HandlerFunc, stream bool) http.HandlerFunc {
+func (m *Manager) toLeader(h http.HandlerFunc, stream, anonymous bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if m.raft.IsLeader() {
 			if m.dispatcher() == nil { // leader, but its store is not caught up yet
@@ -97,10 +102,13 @@ func (m *Manager) toLeader(h http.HandlerFunc, stream bool) http.HandlerFunc {
 			writeErr(w, swarm.ErrNoLeader)
 			return
 		}
-		fwd, err := m.forwardedFor(r)
-		if err != nil {
-			writeErr(w, err)
-			return
+		var fwd swarm.NodeID
+		if !anonymous {
+			var err error
+			if fwd, err = m.forwardedFor(r); err != nil {
+				writeErr(w, err)
+				return
+			}
 		}
 		p := m.proxy(addr, "", string(fwd))
 		if stream {

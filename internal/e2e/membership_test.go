@@ -428,3 +428,45 @@ func TestRaftSettingsApplyWithoutRestart(t *testing.T) {
 		})
 	}
 }
+
+// TestJoinThroughAnyManager: a node joins through whichever manager it is
+// given, as in Swarm: a worker and a manager through a follower (with the
+// unmodified docker CLI), and a worker through a manager that itself
+// joined a moment ago. The follower forwards the join to the leader on
+// behalf of no one: the joining node has no certificate yet.
+func TestJoinThroughAnyManager(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 5)
+	dev01, dev02, dev03, dev04, dev05 := c.nodes[0], c.nodes[1], c.nodes[2], c.nodes[3], c.nodes[4]
+	c.init(t, dev01)
+	c.join(t, dev02, "manager", dev01)
+	c.waitHealthy(t, dev01, map[string]string{"dev01": "manager", "dev02": "manager"})
+	if l := c.leader(t, dev01); l != dev01 {
+		t.Fatalf("the leader is %s, want dev01", l.name)
+	}
+	dockerJoin := func(n *node, role string, via *node) {
+		t.Helper()
+		token := strings.TrimSpace(via.mustDocker(t, "swarm", "join-token", "-q", role))
+		n.port = freePort(t, n.ip)
+		out := n.mustDocker(t, "swarm", "join", "--token", token, "--listen-addr", n.addr(), "--advertise-addr", n.addr(), via.addr())
+		if want := "This node joined a swarm as a " + role + ".\n"; out != want {
+			t.Errorf("%s joining through %s printed %q, want %q", n.name, via.name, out, want)
+		}
+		n.rememberID(t)
+	}
+	dockerJoin(dev03, "worker", dev02)  // through a follower
+	dockerJoin(dev04, "manager", dev02) // through a follower
+	dockerJoin(dev05, "worker", dev04)  // through a manager that just joined
+	want := map[string]string{"dev01": "manager", "dev02": "manager", "dev03": "", "dev04": "manager", "dev05": ""}
+	c.waitHealthy(t, dev01, want)
+	c.waitHealthy(t, dev04, want)
+	// A bad token through a follower is refused in Docker's words.
+	bad := "SWMTKN-1-" + strings.Repeat("0", 50) + "-" + strings.Repeat("0", 25)
+	extra := c.add(t)
+	extra.port = freePort(t, extra.ip)
+	r := extra.docker("swarm", "join", "--token", bad, "--listen-addr", extra.addr(), "--advertise-addr", extra.addr(), dev02.addr())
+	if r.ok() == nil {
+		t.Fatalf("a join with a bad token through a follower worked:\n%s", r)
+	}
+	c.waitHealthy(t, dev01, want)
+}
