@@ -121,3 +121,4 @@ func TestRaftRequestsMustNameTheCertificatesNode(t *testing.T) {
 	default:
 	}
 }
+
