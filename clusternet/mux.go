@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shoal-project/shoal/ca"
@@ -44,6 +45,7 @@ type Mux struct {
 	stopCh    chan struct{}
 	closeOnce sync.Once
 	wg        sync.WaitGroup
+	open      atomic.Int64 // connections accepted and not closed (admit.go)
 
 	connsMu sync.Mutex
 	conns   map[net.Conn]peerConn // open connections after their handshake
@@ -104,6 +106,7 @@ const (
 func (m *Mux) accept() {
 	defer m.wg.Done()
 	var delay time.Duration
+	var refusedLog time.Time
 	for {
 		conn, err := m.tcp.Accept()
 		if err != nil {
@@ -122,6 +125,13 @@ func (m *Mux) accept() {
 			continue
 		}
 		delay = 0
+		if conn = m.admit(conn); conn == nil {
+			if time.Since(refusedLog) > time.Second {
+				refusedLog = time.Now()
+				m.log.Warn("cluster port: too many connections, closing new ones", "limit", connLimit())
+			}
+			continue
+		}
 		m.wg.Add(1)
 		go m.sort(conn)
 	}

@@ -11,11 +11,13 @@ import (
 	"unsafe"
 )
 
-// TestDescriptorFloodAndTemplateBombs: a manager whose descriptors a flood
-// of connections to its cluster port used up accepts again once the flood
-// ends (its accept loop used to stop for good: joins timed out for ever),
-// and answers its API socket meanwhile; a service whose env template would
-// run workers out of memory is refused before it is stored.
+// TestDescriptorFloodAndTemplateBombs: a flood of connections to a
+// manager's cluster port leaves it descriptors for its API socket; a
+// manager whose descriptors are used up all the same accepts again on its
+// cluster port once the flood ends (its accept loop used to stop for good:
+// joins timed out for ever), and answers a command sent to its API socket
+// meanwhile; a service whose env template would run workers out of memory
+// is refused before it is stored.
 func TestDescriptorFloodAndTemplateBombs(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, 2)
@@ -33,24 +35,50 @@ func TestDescriptorFloodAndTemplateBombs(t *testing.T) {
 	t.Run("descriptor flood", func(t *testing.T) {
 		const limit = 256
 		setNoFile(t, dev01.pid(), limit)
-		flood := holdConnections(t, dev01.addr(), limit+100)
-		defer closeAll(flood)
-		eventually(t, converge, func() error {
-			b, err := os.ReadFile(dev01.logPath)
-			if err != nil {
-				return err
+		logHas := func(want ...string) func() error {
+			return func() error {
+				b, err := os.ReadFile(dev01.logPath)
+				if err != nil {
+					return err
+				}
+				for _, w := range want {
+					if !strings.Contains(string(b), w) {
+						return fmt.Errorf("no %q in dev01's log yet", w)
+					}
+				}
+				return nil
 			}
-			if !strings.Contains(string(b), "accept failed") || !strings.Contains(string(b), "too many open files") {
-				return fmt.Errorf("%d connections held, and dev01 has not run out of descriptors yet", len(flood))
+		}
+		// The cluster port holds at most half of 256 descriptors: the rest
+		// of a flood is closed at once, and the API socket still accepts.
+		cluster := holdConnections(t, "tcp", dev01.addr(), limit+100)
+		defer closeAll(cluster)
+		eventually(t, converge, func() error { // the flood took effect, one way or the other
+			if logHas("cluster port: too many connections")() == nil {
+				return nil
 			}
-			return nil
+			return logHas("too many open files")()
 		})
-		// A CLI command sent while no descriptor is free waits in the
-		// socket's backlog and is answered once the flood ends.
+		if r := dev01.shoalWithin(2*time.Second, "node", "ls"); r.ok() != nil {
+			t.Fatalf("node ls during a flood of the cluster port: %v", r.ok())
+		}
+		if err := logHas("cluster port: too many connections")(); err != nil {
+			t.Fatal(err)
+		}
+		// Descriptors used up by a flood of the API socket: the cluster
+		// port's accept fails (EMFILE) and backs off, and so does the API
+		// socket's; a CLI command sent meanwhile waits in the backlog.
+		api := holdConnections(t, "unix", dev01.sock, limit)
+		defer closeAll(api)
+		more := holdConnections(t, "tcp", dev01.addr(), 10)
+		defer closeAll(more)
+		eventually(t, converge, logHas("cluster port accept failed", "too many open files"))
 		during := make(chan result, 1)
 		go func() { during <- dev01.shoal("node", "ls") }()
 		time.Sleep(200 * time.Millisecond) // let it reach the backlog: not a wait for a condition
-		closeAll(flood)
+		closeAll(cluster)
+		closeAll(api)
+		closeAll(more)
 		if err := (<-during).ok(); err != nil {
 			t.Fatalf("node ls sent during the flood: %v", err)
 		}
@@ -71,13 +99,14 @@ func setNoFile(t *testing.T, pid, n int) {
 	}
 }
 
-// holdConnections opens n TCP connections to addr and sends nothing on
-// them: the daemon holds each one open for its TLS handshake's bound.
-func holdConnections(t *testing.T, addr string, n int) []net.Conn {
+// holdConnections opens n connections to addr and sends nothing on them:
+// the daemon holds each one open for its TLS handshake's or its request
+// header's bound.
+func holdConnections(t *testing.T, network, addr string, n int) []net.Conn {
 	t.Helper()
 	var conns []net.Conn
 	for range n {
-		conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		conn, err := net.DialTimeout(network, addr, 2*time.Second)
 		if err != nil {
 			closeAll(conns)
 			t.Fatalf("connection %d of the flood: %v", len(conns)+1, err)
