@@ -17,15 +17,10 @@ import (
 	"github.com/shoal-project/shoal/swarm"
 )
 
-// fuzzRenderMax bounds what one template may render to in FuzzTemplate: a
-// spec's env, hostname and directory come from whoever may create
-// services, and the worker renders them.
-const fuzzRenderMax = 1 << 20
-
 // FuzzTemplate renders a task's env, hostname and directory templates as
 // the worker does before it starts the task. Rendering ends (the fuzzer
 // reports a hang), never panics, leaves a value without a template as it
-// is, and stays bounded in size.
+// is, and stays within swarm.MaxTemplateOutput a value.
 func FuzzTemplate(f *testing.F) {
 	for _, s := range []string{
 		"SLOT={{.Task.Slot}}",
@@ -39,6 +34,9 @@ func FuzzTemplate(f *testing.F) {
 		"{{.Missing.Field}}",
 		"{{",
 		"no template",
+		"A={{range 400000000}}x{{end}}",
+		`A={{printf "%999999999d" 1}}`,
+		`A={{define "x"}}{{template "x"}}{{end}}{{template "x"}}`,
 	} {
 		f.Add(s)
 	}
@@ -63,8 +61,10 @@ func FuzzTemplate(f *testing.F) {
 		if !strings.Contains(s, "{{") && (c.Env[0] != s || c.Hostname != s || c.Dir != s) {
 			t.Fatalf("%q without a template rendered to %q", s, c.Env[0])
 		}
-		if n := len(c.Env[0]); n > fuzzRenderMax && n > len(s) {
-			t.Fatalf("%q rendered to %d bytes", s, n)
+		for _, v := range []string{c.Env[0], c.Hostname, c.Dir} {
+			if n := len(v); n > len(s)+swarm.MaxTemplateOutput {
+				t.Fatalf("%q rendered to %d bytes", s, n)
+			}
 		}
 	})
 }

@@ -33,13 +33,22 @@ func newLateness() *lateness {
 	return &lateness{fastest: map[swarm.NodeID]time.Duration{}}
 }
 
-// observe records a heartbeat of node id sent at sent (its clock; zero:
-// unknown) that arrived at now.
+// maxClockOffset bounds how far a heartbeat's sending time may be from
+// the leader's clock to count. Beyond it the time says nothing useful, and
+// a node sending times centuries off (now.Sub saturates) made relative
+// delays overflow: a negative lateness that put every node Down at once.
+const maxClockOffset = time.Hour
+
+// observe records a heartbeat of node id sent at sent (its clock; zero or
+// more than maxClockOffset away: unknown) that arrived at now.
 func (l *lateness) observe(id swarm.NodeID, sent, now time.Time) {
 	if sent.IsZero() {
 		return
 	}
 	d := now.Sub(sent)
+	if d < -maxClockOffset || d > maxClockOffset {
+		return
+	}
 	best, ok := l.fastest[id]
 	if !ok || d < best {
 		l.fastest[id], best = d, d
