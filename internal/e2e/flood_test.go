@@ -125,6 +125,7 @@ func sampleLs(ctx context.Context, n *node, fresh bool) []lsSample {
 // baseline p99, or 20 ms).
 func summarize(all []lsSample, start, end time.Time) string {
 	var base, during []time.Duration
+	var firstErr error
 	errs := 0
 	for _, s := range all {
 		switch {
@@ -134,7 +135,9 @@ func summarize(all []lsSample, start, end time.Time) string {
 			}
 		case s.at.Before(end):
 			if s.err != nil {
-				errs++
+				if errs++; firstErr == nil {
+					firstErr = s.err
+				}
 			} else {
 				during = append(during, s.d)
 			}
@@ -160,9 +163,13 @@ func summarize(all []lsSample, start, end time.Time) string {
 			break
 		}
 	}
-	return fmt.Sprintf("%d calls, %d errors, p50 %v, p99 %v, max %v (baseline p50 %v, p99 %v); fast again (< %v) %s after",
+	line := fmt.Sprintf("%d calls, %d errors, p50 %v, p99 %v, max %v (baseline p50 %v, p99 %v); fast again (< %v) %s after",
 		len(during)+errs, errs, pct(during, 50), pct(during, 99), pct(during, 100), pct(base, 50), pct(base, 99),
 		fast.Round(time.Millisecond), recovery)
+	if firstErr != nil {
+		line += fmt.Sprintf("; first error: %v", firstErr)
+	}
+	return line
 }
 
 // pct is the p-th percentile of ds (rounded to 0.1 ms).
