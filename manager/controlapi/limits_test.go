@@ -52,7 +52,9 @@ func TestServiceLimitsRefusedBeforeStoring(t *testing.T) {
 				s.Task.Container.Labels["label"+strconv.Itoa(i)] = ""
 			}
 		}, "container labels are too large"},
-		{"huge env", func(s *swarm.ServiceSpec) { s.Task.Container.Env = []string{"A=" + strings.Repeat("x", swarm.MaxSpecBytes)} }, "service spec is too large"},
+		{"huge env", func(s *swarm.ServiceSpec) {
+			s.Task.Container.Env = []string{"A=" + strings.Repeat("x", swarm.MaxSpecBytes)}
+		}, "service spec is too large"},
 	}
 	for _, tc := range cases {
 		spec := okSpec("s")

@@ -14,4 +14,10 @@
 // whole: a replacement waits until the old task has stopped, unless the old
 // task's node is down (then the old task keeps its last reported state,
 // marked unconfirmed) or the update order is start-first.
+//
+// One service never stops the others (guard.go): a service it cannot act
+// on (more than swarm.MaxReplicas from an older version's log) or whose
+// reconcile panics is left as it is, its failure written on it once as a
+// paused update status, and the pass goes on; so does a pass one of whose
+// writes is beyond the Raft entry limit.
 package orchestrator

@@ -56,8 +56,8 @@ func TestBadServiceDoesNotStopOthers(t *testing.T) {
 			t.Fatalf("the good service runs %v, want slots 1 and 2", got)
 		}
 		for id, want := range map[string]string{
-			"max":     "cannot reconcile this service: 18446744073709551615 replicas is more than the maximum of 100000",
-			"boom":    "cannot reconcile this service: reconciling it failed: a bug meets this service",
+			"max":  "cannot reconcile this service: 18446744073709551615 replicas is more than the maximum of 100000",
+			"boom": "cannot reconcile this service: reconciling it failed: a bug meets this service",
 		} {
 			svc, err := store.GetService(w.p.Store.ReadTxn(), swarm.ServiceID(id))
 			w.must(err)
