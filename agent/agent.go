@@ -27,10 +27,19 @@ type Config struct {
 	// OnManagers is called (on the agent's goroutine) when the manager list
 	// changed, so the node can persist it.
 	OnManagers func([]dispatchapi.Peer)
-	// OnRenewed is called with a new certificate and key after the role
-	// the cluster wants changed; the node installs them and starts or stops
-	// its manager role. An error is retried at the next heartbeat.
+	// OnRenewed is called with a new certificate and key, renewed before
+	// the old one expires or for a new role the cluster wants; the node
+	// installs them and, if the role changed, starts or stops its manager
+	// role. A renewal whose certificate it did not install is retried; nil:
+	// the node cannot renew (a simulated node).
 	OnRenewed func(ctx context.Context, role swarm.NodeRole, certPEM, keyPEM []byte) error
+	// OnOutside is called (on the agent's goroutine) when the managers
+	// have said for outsideAnswers answers in a row that this node should
+	// be a manager, while it holds a manager certificate and is not in
+	// their Raft membership: its manager role never (re)joined, e.g. it was
+	// promoted again while the leader was removing it after a demotion.
+	// The node starts its manager role afresh and asks to join.
+	OnOutside func(ctx context.Context) error
 	// LocalManagers, if set, lists the managers this node knows from its
 	// own Raft membership (on a manager); the agent adds them to its list
 	// when its managers stop answering, so a node demoted before it heard
@@ -63,6 +72,8 @@ type Agent struct {
 
 	tasksMu sync.Mutex
 	tasks   map[swarm.TaskID]*swarm.Task // the node's tasks as last assigned
+
+	renewal renewal // see renew.go
 }
 
 // New returns an agent; Run starts its session.
@@ -71,7 +82,7 @@ func New(cfg Config) *Agent {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &Agent{cfg: cfg, managers: slices.Clone(cfg.Managers),
-		repKick: make(chan struct{}, 1), tasks: map[swarm.TaskID]*swarm.Task{}}
+		repKick: make(chan struct{}, 1), tasks: map[swarm.TaskID]*swarm.Task{}, renewal: newRenewal()}
 	a.client.Store(clusternet.NewHTTPClient(cfg.Creds))
 	return a
 }
@@ -100,6 +111,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		wg.Add(2)
 		go func() { defer wg.Done(); a.worker(ctx) }()
 		go func() { defer wg.Done(); a.reporter(ctx) }()
+	}
+	if a.cfg.OnRenewed != nil {
+		wg.Go(func() { a.renewLoop(ctx) })
 	}
 	return a.session(ctx)
 }
@@ -194,6 +208,7 @@ func (a *Agent) runSession(ctx context.Context, s *dispatchapi.Session, period *
 	pinged := make(chan error, 1)
 	pinging := false
 	var pingedFor time.Time // the unanswered heartbeat the last ping was about
+	outside := 0            // answers in a row saying this manager is outside the membership
 	for {
 		select {
 		case <-ctx.Done():
@@ -212,8 +227,12 @@ func (a *Agent) runSession(ctx context.Context, s *dispatchapi.Session, period *
 			}
 			a.update(resp.Managers)
 			if resp.Role != "" && resp.Role != a.cfg.Creds.Identity().Role && a.changeRole(ctx) {
+				a.drain(a.renewal.restart)
 				return answered, errRenewed
 			}
+			a.checkOutside(ctx, resp, &outside)
+		case <-a.renewal.restart:
+			return answered, errRenewed
 		case err := <-pinged:
 			pinging = false
 			if err != nil && len(waiting) > 0 {
@@ -318,31 +337,29 @@ func (a *Agent) update(managers []dispatchapi.Peer) {
 	}
 }
 
-// changeRole renews the certificate for the role the cluster wants; true
-// if the node now presents a new one. An agent without OnRenewed (a
-// simulated node) cannot change role: it says so.
-func (a *Agent) changeRole(ctx context.Context) bool {
-	if a.cfg.OnRenewed == nil {
-		a.cfg.Logger.Warn("the managers ask for a role change this node cannot make")
-		return false
+// outsideAnswers is how many heartbeat answers in a row must find this
+// node wanted as a manager, with a manager certificate, and outside the
+// Raft membership, before it joins again. A promoted node is added to the
+// membership before its role change returns (and no answer is read
+// meanwhile), so two or three answers never cover a join in progress.
+const outsideAnswers = 3
+
+// checkOutside counts the answers that find this node a manager outside
+// the membership and, at outsideAnswers, has the node join again.
+func (a *Agent) checkOutside(ctx context.Context, resp dispatchapi.HeartbeatResponse, count *int) {
+	self := a.cfg.Creds.Identity()
+	out := resp.Role == swarm.RoleManager && self.Role == swarm.RoleManager && len(resp.Managers) > 0 &&
+		!slices.ContainsFunc(resp.Managers, func(p dispatchapi.Peer) bool { return p.NodeID == self.NodeID })
+	if !out {
+		*count = 0
+		return
 	}
-	keyPEM, csrPEM, err := ca.NewKeyAndCSR()
-	if err != nil {
-		a.cfg.Logger.Error("new key", "err", err)
-		return false
+	if *count++; *count < outsideAnswers || a.cfg.OnOutside == nil {
+		return
 	}
-	var resp dispatchapi.RenewResponse
-	if err := a.rpc(ctx, a.current(), dispatchapi.PathRenew, dispatchapi.RenewRequest{CSR: csrPEM}, &resp); err != nil {
-		a.cfg.Logger.Warn("certificate renewal failed", "err", err)
-		return false
+	*count = 0
+	a.cfg.Logger.Warn("this node should be a manager but is outside the raft membership: joining again")
+	if err := a.cfg.OnOutside(ctx); err != nil {
+		a.cfg.Logger.Warn("joining the raft membership again failed", "err", err)
 	}
-	a.cfg.Logger.Info("role changed", "role", resp.Role)
-	if err := a.cfg.OnRenewed(ctx, resp.Role, resp.CertPEM, keyPEM); err != nil {
-		a.cfg.Logger.Warn("role change failed", "role", resp.Role, "err", err)
-	}
-	// New connections present the new certificate; the old client's close
-	// once idle (IdleConnTimeout).
-	old := a.client.Swap(clusternet.NewHTTPClient(a.cfg.Creds))
-	old.CloseIdleConnections()
-	return true
 }

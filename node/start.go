@@ -33,6 +33,9 @@ func (n *Node) resume(ctx context.Context) error {
 	}
 	creds, err := ca.NewCredentials(root, certPEM, keyPEM)
 	if err != nil {
+		if n.resumeExpired(st, certPEM) {
+			return nil
+		}
 		return fmt.Errorf("node: certificates: %w", err)
 	}
 	n.log.Info("resuming swarm membership", "node", st.NodeID, "role", st.Role)
@@ -122,7 +125,7 @@ func (n *Node) startAgent() {
 	ctx, cancel := context.WithCancel(context.Background())
 	a := agent.New(agent.Config{
 		Addr: n.st.AdvertiseAddr, Managers: n.st.Managers, Creds: n.creds,
-		OnManagers: n.saveManagers, OnRenewed: n.changeRole,
+		OnManagers: n.saveManagers, OnRenewed: n.changeRole, OnOutside: n.rejoinRaft,
 		Executor: executor, Hostname: n.cfg.Name, LocalManagers: n.localManagers,
 		Logger: n.log.With("component", "agent"),
 	})

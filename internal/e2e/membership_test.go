@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -469,4 +470,37 @@ func TestJoinThroughAnyManager(t *testing.T) {
 		t.Fatalf("a join with a bad token through a follower worked:\n%s", r)
 	}
 	c.waitHealthy(t, dev01, want)
+}
+
+// TestDemotePromoteLeaderConverges: the leader is demoted and, as soon as
+// its spec says worker, promoted again, ten times in a row. Each time the
+// node must be a manager again (Ready, in the membership, seen alike by
+// every manager). It used to stay outside the membership for good in 2 of
+// 3 tries: the new leader removed it from Raft, and nothing added it back
+// because the node never stopped its manager role.
+func TestDemotePromoteLeaderConverges(t *testing.T) {
+	t.Parallel()
+	c := newSwarm(t, 3, 0)
+	all := map[string]string{"dev01": "manager", "dev02": "manager", "dev03": "manager"}
+	var took []time.Duration
+	for try := 1; try <= 10; try++ {
+		old := c.leader(t, c.nodes...)
+		via := c.others(old)[0]
+		start := time.Now()
+		via.mustDocker(t, "node", "demote", old.name)
+		eventually(t, converge, func() error {
+			r := via.docker("node", "inspect", "--format", "{{.Spec.Role}}", old.name)
+			if r.ok() != nil || strings.TrimSpace(r.stdout) != "worker" {
+				return fmt.Errorf("try %d: %s not a worker yet: %s", try, old.name, r)
+			}
+			return nil
+		})
+		via.mustDocker(t, "node", "promote", old.name)
+		for _, n := range c.nodes {
+			c.waitHealthy(t, n, all)
+		}
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	t.Logf("demote then promote of the leader, converged in: median %v, worst %v (10 tries)", took[len(took)/2].Round(time.Millisecond), took[len(took)-1].Round(time.Millisecond))
 }
