@@ -96,3 +96,42 @@ func TestLateHeartbeatsStretchTheGracePeriod(t *testing.T) {
 		}
 	})
 }
+
+// A node whose heartbeats say they were sent centuries ahead (a broken or
+// hostile clock) does not upset the liveness verdicts: a node that keeps
+// heartbeating stays Ready, a silent one goes Down after its grace period.
+// (The relative delays overflowed: the forgiven silence went to about
+// -292 years, and silence minus that overflowed again: a silent node was
+// never Down, and with other values a node heard a moment ago was.)
+func TestFarOffSendingTimesDoNotUpsetVerdicts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, d := setup(t)
+		ids := addWorkers(t, p, "n", 2)
+		ctx := start(t, d)
+		spec := swarm.DefaultClusterSpec().Dispatcher
+		beat := func(id swarm.NodeID, sent time.Time) {
+			_, err := d.Heartbeat(ctx, id, dispatchapi.HeartbeatRequest{Addr: "10.0.0.9:2377", Sent: sent})
+			must(t, err)
+		}
+		far := time.Now().AddDate(400, 0, 0)
+		for _, id := range ids {
+			beat(id, far)
+		}
+		start := time.Now() // w1 is silent from here
+		for time.Since(start) < spec.NodeDownGrace+2*spec.HeartbeatPeriod {
+			for _, id := range append(ids, "m1") {
+				beat(id, time.Now())
+			}
+			time.Sleep(spec.HeartbeatPeriod / 2)
+			synctest.Wait()
+			for _, id := range append(ids, "m1") {
+				if got := state(t, p.Store, id); got != swarm.NodeStateReady {
+					t.Fatalf("heartbeating node %s is %s after %v", id, got, time.Since(start))
+				}
+			}
+		}
+		if got := state(t, p.Store, "w1"); got != swarm.NodeStateDown {
+			t.Fatalf("silent node is %s after its grace period", got)
+		}
+	})
+}
