@@ -45,7 +45,9 @@ type Manager struct {
 	store   *store.Store
 	raft    *consensus.Raft
 	control *controlapi.Server
-	client  *http.Client // RPCs and forwarding to the leader
+	// client makes RPCs and forwards to the leader; replaced when the
+	// node's certificate is renewed (CertificateRenewed).
+	client  atomic.Pointer[http.Client]
 	handler http.Handler // the cluster port's RPCs
 	log     *slog.Logger
 
@@ -68,7 +70,8 @@ func New(cfg Config) (*Manager, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	st := store.New()
-	m := &Manager{cfg: cfg, store: st, client: clusternet.NewHTTPClient(cfg.Creds), log: cfg.Logger, doneCh: make(chan struct{})}
+	m := &Manager{cfg: cfg, store: st, log: cfg.Logger, doneCh: make(chan struct{})}
+	m.client.Store(clusternet.NewHTTPClient(cfg.Creds))
 	admit := func(id ca.Identity) error {
 		if !m.ready.Load() {
 			return swarm.ErrNoLeader // starting: the peer retries
@@ -106,7 +109,7 @@ func (m *Manager) Stop() {
 	if err := m.raft.Shutdown(); err != nil {
 		m.log.Warn("raft shutdown", "err", err)
 	}
-	m.client.CloseIdleConnections()
+	m.client.Load().CloseIdleConnections()
 }
 
 // Store is the manager's replica of the cluster state (possibly behind the
@@ -218,10 +221,14 @@ func (m *Manager) startTerm(parent context.Context) *leaderTerm {
 		if ctx.Err() != nil {
 			return
 		}
+		seen, gone := m.previousLeaderSilence()
 		d := dispatcher.New(dispatcher.Config{
 			Store: m.store, Proposer: m.raft, Managers: m.Managers, Logger: m.log,
-			LastSeen: m.previousLeaderSilence(),
+			LastSeen: seen, Gone: gone,
 		})
+		if err := d.MarkGone(ctx); err != nil {
+			m.log.Debug("previous leader not marked unknown", "err", err)
+		}
 		m.setDispatcher(d)
 		roles := &roleReconciler{m: m}
 		sched := scheduler.New(scheduler.Config{Store: m.store, Proposer: m.raft, Logger: m.log.With("component", "scheduler")})
@@ -288,9 +295,15 @@ func (m *Manager) Initialize(ctx context.Context, c *swarm.Cluster, self *swarm.
 	// the caller's next request (swarm init prints the join command) is
 	// served by it, and would otherwise get "no leader" on a loaded
 	// machine.
+	return m.WaitLeading(ctx)
+}
+
+// WaitLeading waits until this member leads and its leader components
+// run (its control API answers), or ctx ends.
+func (m *Manager) WaitLeading(ctx context.Context) error {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	for m.dispatcher() == nil {
+	for !m.raft.IsLeader() || m.dispatcher() == nil {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -298,6 +311,20 @@ func (m *Manager) Initialize(ctx context.Context, c *swarm.Cluster, self *swarm.
 		}
 	}
 	return nil
+}
+
+// RecoverAlone rewrites the Raft state in dir so that node id, at addr,
+// alone makes the cluster, keeping the whole state: swarm init
+// --force-new-cluster, on a manager that is not running. The manager
+// started next elects itself; ClaimAddr then records its address.
+func RecoverAlone(dir string, id swarm.NodeID, addr string, spec swarm.RaftSpec, log *slog.Logger) error {
+	return consensus.Recover(consensus.Config{ID: id, Addr: addr, Dir: dir, Spec: spec, Logger: log})
+}
+
+// ClaimAddr records this manager's own cluster address in its node (after
+// RecoverAlone, which may have moved it).
+func (m *Manager) ClaimAddr(ctx context.Context) error {
+	return m.raft.Propose(ctx, store.NewSetNodeManager(m.cfg.NodeID, &swarm.ManagerInfo{Addr: m.cfg.Addr}))
 }
 
 // raftView adapts consensus to the control API's Raft interface.
@@ -350,10 +377,32 @@ func fits(spec *swarm.TaskSpec) func(*swarm.Node) bool {
 // previousLeaderSilence tells the new term's dispatcher since when the
 // previous leader has been silent, so that its node is declared down (and
 // its tasks rescheduled) counting from its death, not from this election.
-func (m *Manager) previousLeaderSilence() map[swarm.NodeID]time.Time {
+// It is gone as well when it was silent for half an election timeout or
+// more: this election was held for want of its heartbeats, not handed over
+// (a handover follows its last contact within a heartbeat).
+func (m *Manager) previousLeaderSilence() (seen map[swarm.NodeID]time.Time, gone []swarm.NodeID) {
 	id, at := m.raft.PreviousLeader()
 	if id == "" || at.IsZero() || id == m.cfg.NodeID {
-		return nil
+		return nil, nil
 	}
-	return map[swarm.NodeID]time.Time{id: at}
+	spec := swarm.DefaultClusterSpec().Raft
+	if c, err := store.GetCluster(m.store.ReadTxn()); err == nil {
+		spec = c.Spec.Raft
+	}
+	if time.Since(at) >= spec.ElectionTimeout()/2 {
+		gone = []swarm.NodeID{id}
+	}
+	return map[swarm.NodeID]time.Time{id: at}, gone
+}
+
+// CertificateRenewed is called once the node's credentials hold a renewed
+// certificate of the same role: requests to other managers (forwarding to
+// the leader, task logs) go on new connections, which present it, and the
+// old client's connections close once their requests are done. Raft dials
+// with the credentials on each new connection; its pooled connections
+// that still carry the old certificate are closed by the other managers
+// once the leader has seen the new one (revokeLoop), and redialled.
+func (m *Manager) CertificateRenewed() {
+	old := m.client.Swap(clusternet.NewHTTPClient(m.cfg.Creds))
+	old.CloseIdleConnections()
 }

@@ -20,11 +20,11 @@ func (n *Node) Init(ctx context.Context, req apiserver.InitRequest) (swarm.NodeI
 		return "", err
 	}
 	defer n.unlock()
+	if req.ForceNewCluster {
+		return n.forceNewCluster(ctx, req)
+	}
 	if st, _ := n.parts(); st != nil {
 		return "", swarm.Errorf(swarm.ErrUnavailable, swarm.MsgAlreadyInSwarm)
-	}
-	if req.ForceNewCluster {
-		return "", swarm.Errorf(swarm.ErrInvalidArgument, "--force-new-cluster is not supported yet")
 	}
 	if err := req.Spec.Validate(); err != nil {
 		return "", err

@@ -43,6 +43,13 @@ func startMember(t *testing.T, m *member, addr string, bootstrap bool) {
 	}
 }
 
+// r0cfg is the configuration the member's Raft runs with, at addr.
+func (m *member) r0cfg(addr string) Config {
+	return Config{ID: m.id, Addr: addr, Dir: m.dir, Spec: swarm.DefaultClusterSpec().Raft}
+}
+
+func swarmID(s string) swarm.NodeID { return swarm.NodeID(s) }
+
 func (m *member) stop() {
 	if m.r != nil {
 		m.r.Shutdown()
