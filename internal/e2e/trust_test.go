@@ -150,6 +150,13 @@ func TestOldCertificatesOwnNothing(t *testing.T) {
 	if code, body := wrk.call(t, leader.addr(), dispatchapi.PathRaftLeave, map[string]string{dispatchapi.HeaderForwardedNode: nodeID(t, dev01, "dev03")}, dispatchapi.RaftLeaveRequest{}); code == http.StatusOK {
 		t.Errorf("raft leave with a worker certificate naming a manager: %d %s", code, body)
 	}
+	// Nor speak Raft, nor use the Docker API.
+	if err := wrk.injectRaft(t, leader.addr()); err == nil {
+		t.Error("raft append entries with a worker certificate accepted")
+	}
+	if code, body := wrk.call(t, leader.addr(), dispatchapi.PathDocker+"/v1.50/services", nil, nil); code == http.StatusOK {
+		t.Errorf("the Docker API with a worker certificate: %d %.200s", code, body)
+	}
 	c.waitHealthy(t, dev01, map[string]string{"dev01": "manager", "dev02": "manager", "dev03": "manager", "dev04": ""})
 
 	// A Raft connection opened while dev03 was a manager is closed when it
@@ -177,6 +184,14 @@ func TestOldCertificatesOwnNothing(t *testing.T) {
 		}
 		if s := certSubject(t, b); !strings.HasSuffix(s, "swarm-worker") {
 			return fmt.Errorf("dev03 still holds %s", s)
+		}
+		return nil
+	})
+	// Once dev03 was seen with its new certificate, the old one gets not
+	// even a worker's RPCs.
+	eventually(t, converge, func() error {
+		if code, body := mgr.call(t, leader.addr(), dispatchapi.PathAssignments, nil, dispatchapi.AssignmentsRequest{}); code == http.StatusOK {
+			return fmt.Errorf("the demoted manager's old certificate still gets its assignments: %.200s", body)
 		}
 		return nil
 	})
@@ -220,9 +235,13 @@ func probeOldCertificate(t *testing.T, what string, mgr stolen, leader *node, le
 			t.Errorf("%s manager's certificate: %s (naming %v) answered 200: %.200s", what, p.path, p.header, body)
 		}
 	}
-	if code, body := mgr.call(t, worker.addr(), dispatchapi.PathLogs, nil, dispatchapi.LogsRequest{TaskID: "t1"}); code != http.StatusForbidden {
-		t.Errorf("%s manager's certificate: a worker's task logs answered %d %s, want 403", what, code, body)
-	}
+	// A worker learns the managers from its next heartbeat answer.
+	eventually(t, converge, func() error {
+		if code, body := mgr.call(t, worker.addr(), dispatchapi.PathLogs, nil, dispatchapi.LogsRequest{TaskID: "t1"}); code != http.StatusForbidden {
+			return fmt.Errorf("%s manager's certificate: a worker's task logs answered %d %s, want 403", what, code, body)
+		}
+		return nil
+	})
 }
 
 func newCSR(t *testing.T) []byte {
