@@ -109,10 +109,13 @@ func (s *server) routes() {
 
 	// Docker's other APIs (containers, images, networks, ...) exist in
 	// Docker but not here: Docker's not-implemented answer, not a 404 that
-	// reads like a typo.
+	// reads like a typo. The words "not supported" let `docker inspect
+	// <ref>` (no --type) go on from containers, images, networks and
+	// volumes to the swarm's services, tasks and nodes, as its
+	// isErrSkippable does for a daemon without them.
 	for _, prefix := range notImplemented {
 		h := s.wrap(func(_ http.ResponseWriter, r *http.Request) error {
-			return swarm.Errorf(swarm.ErrNotImplemented, "%s %s is not implemented: shoal serves the swarm API of the Docker Engine API only", r.Method, r.URL.Path)
+			return swarm.Errorf(swarm.ErrNotImplemented, "%s %s is not supported: shoal serves the swarm API of the Docker Engine API only", r.Method, r.URL.Path)
 		})
 		s.plain.Handle("/"+prefix, h)
 		s.plain.Handle("/"+prefix+"/", h)

@@ -129,7 +129,7 @@ func TestNotImplementedRoutes(t *testing.T) {
 		{http.MethodGet, "/events"},
 	} {
 		res := serve(t, h, tc.method, tc.path, "")
-		wantError(t, res, http.StatusNotImplemented, tc.method+" "+tc.path+" is not implemented: shoal serves the swarm API of the Docker Engine API only")
+		wantError(t, res, http.StatusNotImplemented, tc.method+" "+tc.path+" is not supported: shoal serves the swarm API of the Docker Engine API only")
 	}
 }
 

@@ -103,6 +103,10 @@ type NodeStatus struct {
 	// ClusterAddr is the node's advertised cluster address (host:port),
 	// where managers reach its agent (e.g. for task logs).
 	ClusterAddr string
+	// LastSeen is when the leader last heard from the node, set while it
+	// is Unknown or Down (zero when Ready): since when its tasks are
+	// unconfirmed.
+	LastSeen time.Time `json:",omitzero"`
 }
 
 // ManagerInfo is the replicated part of a manager's status: its cluster

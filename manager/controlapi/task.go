@@ -28,9 +28,10 @@ func (s *Server) ListTasks(ctx context.Context, in map[string][]string) ([]*swar
 		return nil, err
 	}
 	out := []*swarm.Task{}
+	doubt := nodesInDoubt(tx)
 	for _, t := range all {
 		if matchTask(tx, f, t) {
-			out = append(out, t)
+			out = append(out, doubt.show(t))
 		}
 	}
 	return out, nil
@@ -100,7 +101,11 @@ func (s *Server) GetTask(ctx context.Context, ref string) (*swarm.Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	return resolveTask(tx, ref)
+	t, err := resolveTask(tx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return showTask(tx, t), nil
 }
 
 func resolveTask(tx store.ReadTxn, ref string) (*swarm.Task, error) {

@@ -28,7 +28,11 @@ type Config struct {
 	// silence (the previous leader's, from Raft); other nodes count as
 	// seen when the dispatcher starts.
 	LastSeen map[swarm.NodeID]time.Time
-	Logger   *slog.Logger
+	// Gone are nodes of LastSeen that Raft already knows to be gone (the
+	// previous leader, when the managers elected another for want of its
+	// heartbeats): MarkGone writes them Unknown at once.
+	Gone   []swarm.NodeID
+	Logger *slog.Logger
 }
 
 // Dispatcher tracks node liveness on the leader.
@@ -51,6 +55,36 @@ func New(cfg Config) *Dispatcher {
 	runCtx, runDone := context.WithCancel(context.Background())
 	return &Dispatcher{cfg: cfg, beatCh: make(chan beat, 256), reports: make(chan statusReport, 1024),
 		doneCh: make(chan struct{}), runCtx: runCtx, runDone: runDone}
+}
+
+// MarkGone writes the Gone nodes still stored Ready as Unknown, in one
+// command. The new leader calls it before it serves anyone: without it, a
+// dead former leader read Ready (with its manager status Unreachable) until
+// its silence reached two heartbeat periods, about a second after the
+// election. A node heard from again goes back to Ready as any other.
+func (d *Dispatcher) MarkGone(ctx context.Context) error {
+	tx := d.cfg.Store.ReadTxn()
+	var changes []store.NodeChange
+	for _, id := range d.cfg.Gone {
+		n, err := store.GetNode(tx, id)
+		if err != nil || n.Status.State != swarm.NodeStateReady {
+			continue
+		}
+		st := n.Status
+		st.State, st.Message = swarm.NodeStateUnknown, "heartbeat failure"
+		st.LastSeen = later(d.cfg.LastSeen[id], n.CreatedAt).UTC()
+		changes = append(changes, store.NodeChange{ID: id, From: swarm.NodeStateReady, Status: st})
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	if err := store.ProposeSplit(ctx, d.cfg.Proposer, store.NewUpdateNodeStatuses(changes)); err != nil {
+		return err
+	}
+	for _, c := range changes {
+		d.cfg.Logger.Info("node liveness changed", "node", c.ID, "state", c.Status.State, "reason", "the previous leader, gone at the election")
+	}
+	return nil
 }
 
 // beat is one heartbeat, as the liveness loop records it.
@@ -155,6 +189,22 @@ type liveness struct {
 	lateness *lateness
 }
 
+// lastSeen is when the node was last heard from; a node never heard from
+// counts from this term's start or the node's creation.
+func (lv *liveness) lastSeen(n *swarm.Node) time.Time {
+	if last, ok := lv.seen[n.ID]; ok {
+		return last
+	}
+	return later(lv.start, n.CreatedAt)
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
 func (d *Dispatcher) spec() swarm.DispatcherSpec {
 	c, err := store.GetCluster(d.cfg.Store.ReadTxn())
 	if err != nil {
@@ -175,16 +225,11 @@ func (d *Dispatcher) changes(lv *liveness, spec swarm.DispatcherSpec) (out []sto
 	now := time.Now()
 	slack := lv.lateness.slack(spec.NodeDownGrace)
 	silence := make([]time.Duration, len(nodes))
+	heard := make([]time.Time, len(nodes))
 	live, silent := 0, 0 // nodes not stored as Down, and those of them silent
 	for i, n := range nodes {
-		last, ok := lv.seen[n.ID]
-		if !ok { // never heard from: count from this term's start or the node's creation
-			last = lv.start
-			if n.CreatedAt.After(last) {
-				last = n.CreatedAt
-			}
-		}
-		silence[i] = max(0, now.Sub(last)-slack)
+		heard[i] = lv.lastSeen(n)
+		silence[i] = max(0, now.Sub(heard[i])-slack)
 		if n.Status.State != swarm.NodeStateDown {
 			live++
 			if silence[i] >= 2*spec.HeartbeatPeriod {
@@ -215,6 +260,9 @@ func (d *Dispatcher) changes(lv *liveness, spec swarm.DispatcherSpec) (out []sto
 		}
 		st := n.Status
 		st.State, st.Message = next, "heartbeat failure"
+		if n.Status.State == swarm.NodeStateReady || st.LastSeen.IsZero() {
+			st.LastSeen = heard[i].UTC()
+		}
 		out = append(out, store.NodeChange{ID: n.ID, From: n.Status.State, Status: st})
 	}
 	return out, next
