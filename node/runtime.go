@@ -42,15 +42,17 @@ func (n *Node) executorFor(id swarm.NodeID) (exec.Executor, error) {
 	return e, nil
 }
 
-// closeExecutor releases the runtime when the daemon stops.
+// closeExecutor releases the runtime when the daemon stops. It closes it
+// under n.mu, as executorFor closes one it replaces, so that ReapOrphans
+// never finds a child of a runtime that is gone from n but not yet done
+// with its processes.
 func (n *Node) closeExecutor() {
 	n.mu.Lock()
-	e := n.executor
-	n.executor, n.executorNode = nil, ""
-	n.mu.Unlock()
-	if c, ok := e.(io.Closer); ok {
+	defer n.mu.Unlock()
+	if c, ok := n.executor.(io.Closer); ok {
 		_ = c.Close()
 	}
+	n.executor, n.executorNode = nil, ""
 }
 
 // newProcessExecutor makes the process runtime, and settles the processes

@@ -42,6 +42,12 @@ func newDaemonCommand() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
+			// What tasks leave behind is reaped here, not left <defunct>
+			// (the daemon may be PID 1 of a container).
+			reapCtx, stopReaping := context.WithCancel(ctx)
+			reaped := make(chan struct{})
+			go func() { defer close(reaped); n.ReapOrphans(reapCtx) }()
+			defer func() { stopReaping(); <-reaped }()
 			return n.Run(ctx)
 		},
 	}
