@@ -47,7 +47,7 @@ type Manager struct {
 	control *controlapi.Server
 	// client makes RPCs and forwards to the leader; replaced when the
 	// node's certificate is renewed (CertificateRenewed).
-	client  atomic.Pointer[http.Client]
+	client  swappableClient
 	handler http.Handler // the cluster port's RPCs
 	log     *slog.Logger
 
@@ -406,3 +406,9 @@ func (m *Manager) CertificateRenewed() {
 	old := m.client.Swap(clusternet.NewHTTPClient(m.cfg.Creds))
 	old.CloseIdleConnections()
 }
+
+// swappableClient is an HTTP client that CertificateRenewed replaces.
+type swappableClient struct{ atomic.Pointer[http.Client] }
+
+// Do sends req with the current client.
+func (c *swappableClient) Do(req *http.Request) (*http.Response, error) { return c.Load().Do(req) }

@@ -177,7 +177,7 @@ func (m *Manager) proxy(addr, prefix, forwardedFor string) http.Handler {
 				pr.Out.Header.Set(dispatchapi.HeaderForwardedNode, forwardedFor)
 			}
 		},
-		Transport:     m.client.Transport,
+		Transport:     m.client.Load().Transport,
 		FlushInterval: -1,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			m.log.Debug("forward to leader failed", "leader", addr, "err", err)

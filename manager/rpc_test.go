@@ -28,7 +28,8 @@ func TestMain(m *testing.M) {
 func forwardTo(t *testing.T, leaderSrv *httptest.Server, leader func() string) *httptest.Server {
 	t.Helper()
 	addr := leaderSrv.Listener.Addr().String()
-	m := &Manager{client: leaderSrv.Client(), log: slog.New(slog.DiscardHandler)}
+	m := &Manager{log: slog.New(slog.DiscardHandler)}
+	m.client.Store(leaderSrv.Client())
 	front := httptest.NewServer(whileLeader(m.proxy(addr, dispatchapi.PathDocker, ""), addr, leader, 10*time.Millisecond))
 	t.Cleanup(front.Close)
 	return front

@@ -28,6 +28,9 @@ func (n *Node) Info(ctx context.Context) apiserver.Info {
 	if st.Error != "" {
 		sw.State, sw.Error = apiserver.StateError, st.Error
 	}
+	if msg := n.certExpired(); msg != "" {
+		sw.State, sw.Error = apiserver.StateError, msg
+	}
 	for _, p := range n.managerList(st) {
 		sw.RemoteManagers = append(sw.RemoteManagers, apiserver.Peer{NodeID: p.NodeID, Addr: p.Addr})
 	}
@@ -61,6 +64,9 @@ func (n *Node) managerList(st *state) []dispatchapi.Peer {
 // from a follower.
 func (n *Node) Control(ctx context.Context) (apiserver.Control, http.Handler, error) {
 	st, mgr := n.parts()
+	if err := n.certExpiredControl(); err != nil {
+		return nil, nil, err
+	}
 	switch {
 	case st == nil:
 		return nil, nil, swarm.ErrNotInSwarm

@@ -95,6 +95,9 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Runtime != "process" && cfg.Runtime != "docker" {
 		return nil, fmt.Errorf("node: unknown runtime %q (want process or docker)", cfg.Runtime)
 	}
+	if err := applyTestMinCertExpiry(cfg.Logger); err != nil {
+		return nil, err
+	}
 	n := &Node{cfg: cfg, log: cfg.Logger, opLock: make(chan struct{}, 1), host: readHost(), apiTLS: apiTLS}
 	n.api = apiserver.New(apiserver.Config{Backend: n, Logger: cfg.Logger.With("component", "api"), Version: cfg.Version, Debug: cfg.Debug})
 	n.clusterAPI = apiserver.New(apiserver.Config{Backend: leaderBackend{n}, Logger: cfg.Logger.With("component", "api-forwarded"), Version: cfg.Version})

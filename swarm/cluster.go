@@ -3,6 +3,7 @@ package swarm
 import (
 	"maps"
 	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,8 +23,10 @@ const (
 	DefaultHeartbeatPeriod             = time.Second
 	DefaultNodeDownGrace               = 3 * time.Second
 	DefaultNodeCertExpiry              = 90 * 24 * time.Hour
-	minNodeCertExpiry                  = time.Hour
-	minHeartbeatPeriod                 = 100 * time.Millisecond
+	// MinNodeCertExpiry is the shortest certificate lifetime a cluster
+	// accepts, swarmkit's (ca.MinNodeCertExpiration).
+	MinNodeCertExpiry  = time.Hour
+	minHeartbeatPeriod = 100 * time.Millisecond
 )
 
 // OrchestrationSpec holds settings of the orchestrator.
@@ -112,8 +115,8 @@ func (s ClusterSpec) Validate() error {
 		return Errorf(ErrInvalidArgument, "heartbeat period must be at least %s", minHeartbeatPeriod)
 	case s.Dispatcher.NodeDownGrace < s.Dispatcher.HeartbeatPeriod:
 		return Errorf(ErrInvalidArgument, "node down grace period must be at least the heartbeat period")
-	case s.CA.NodeCertExpiry < minNodeCertExpiry:
-		return Errorf(ErrInvalidArgument, "minimum certificate expiry time is %s", minNodeCertExpiry)
+	case s.CA.NodeCertExpiry < minNodeCertExpiry():
+		return Errorf(ErrInvalidArgument, "minimum certificate expiry time is: %s", minNodeCertExpiry())
 	}
 	if err := checkName("cluster", s.Name); err != nil {
 		return err
@@ -157,4 +160,27 @@ func (c *Cluster) Copy() *Cluster {
 	d.RootCA.CertPEM = slices.Clone(c.RootCA.CertPEM)
 	d.RootCA.KeyPEM = slices.Clone(c.RootCA.KeyPEM)
 	return &d
+}
+
+// testMinNodeCertExpiry, when positive, replaces MinNodeCertExpiry: see
+// SetTestMinNodeCertExpiry.
+var testMinNodeCertExpiry atomic.Int64
+
+// SetTestMinNodeCertExpiry lets this process accept certificate lifetimes
+// down to d, for tests only: the daemon calls it when started with
+// SHOAL_TEST_MIN_CERT_EXPIRY (node.EnvTestMinCertExpiry). A test of
+// renewal across several certificate lifetimes with real daemons then
+// takes a minute instead of three hours. A short real lifetime was chosen
+// over an injectable clock: the daemons are separate processes, and a
+// clock they all follow would have to reach crypto/tls's verification in
+// each, the signer, and every timer of Raft, sessions and the renewal
+// schedule; with a short lifetime the code that runs is exactly the code
+// that runs in production, only sooner. d <= 0 restores the minimum.
+func SetTestMinNodeCertExpiry(d time.Duration) { testMinNodeCertExpiry.Store(int64(d)) }
+
+func minNodeCertExpiry() time.Duration {
+	if d := time.Duration(testMinNodeCertExpiry.Load()); d > 0 {
+		return d
+	}
+	return MinNodeCertExpiry
 }

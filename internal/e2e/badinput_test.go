@@ -80,6 +80,19 @@ func TestBadInput(t *testing.T) {
 		unchanged(t)
 	})
 
+	t.Run("certificate expiry below the minimum", func(t *testing.T) {
+		expiry := func() string {
+			return dev01.mustDocker(t, "info", "--format", "{{.Swarm.Cluster.Spec.CAConfig.NodeCertExpiry}}")
+		}
+		before := expiry()
+		wantError(t, dev01.docker("swarm", "update", "--cert-expiry", "59m"),
+			"Error response from daemon: rpc error: code = InvalidArgument desc = minimum certificate expiry time is: 1h0m0s")
+		if after := expiry(); after != before {
+			t.Errorf("the certificate expiry changed from %s to %s", before, after)
+		}
+		unchanged(t)
+	})
+
 	t.Run("promote unknown node", func(t *testing.T) {
 		wantError(t, dev01.shoal("node", "promote", "nosuch"), "Error response from daemon: node nosuch not found")
 		unchanged(t)

@@ -291,7 +291,7 @@ func (n *node) start(t testing.TB) {
 		args = append(args, "--debug")
 	}
 	cmd := exec.Command(shoalBin, args...)
-	cmd.Env = cliEnv(n.c.dockerConfig)
+	cmd.Env = append(cliEnv(n.c.dockerConfig), n.c.daemonEnv...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	err = cmd.Start()
@@ -515,6 +515,9 @@ type cluster struct {
 	sockDir      string // short, for unix socket paths
 	dockerConfig string
 	nodes        []*node
+	// daemonEnv is added to the environment of daemons started from now on
+	// (e.g. a test-only setting).
+	daemonEnv []string
 }
 
 // newCluster starts n daemons, none of them in a swarm yet. Everything is
