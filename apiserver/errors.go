@@ -18,45 +18,11 @@ import (
 // errPageNotFound answers unknown routes, in moby's words.
 var errPageNotFound = swarm.Errorf(swarm.ErrNotFound, "page not found")
 
-// statusCoder lets an error that crossed a process boundary (e.g. from a
-// forwarded request) carry its own HTTP status.
-type statusCoder interface{ StatusCode() int }
-
-// statusFromError is the one place where an error becomes an HTTP status.
-// It follows moby's mapping of gRPC codes (api/server/httpstatus):
-// InvalidArgument and FailedPrecondition are 400, NotFound 404,
-// AlreadyExists 409, PermissionDenied 403, Unavailable 503. swarmkit returns
-// "update out of sequence" as an unclassified gRPC error, which moby answers
-// with 500; shoal does the same so that clients see what they see with Docker.
-func statusFromError(err error) int {
-	var sc statusCoder
-	switch {
-	case errors.As(err, &sc):
-		return sc.StatusCode()
-	case errors.Is(err, swarm.ErrInvalidArgument), errors.Is(err, swarm.ErrFailedPrecondition):
-		return http.StatusBadRequest
-	case errors.Is(err, swarm.ErrNotFound):
-		return http.StatusNotFound
-	case errors.Is(err, swarm.ErrAlreadyExists):
-		return http.StatusConflict
-	case errors.Is(err, swarm.ErrNotImplemented):
-		return http.StatusNotImplemented
-	case errors.Is(err, swarm.ErrPermissionDenied):
-		return http.StatusForbidden
-	case errors.Is(err, swarm.ErrUnavailable):
-		return http.StatusServiceUnavailable
-	case errors.Is(err, swarm.ErrTooLarge):
-		return http.StatusRequestEntityTooLarge
-	default: // including swarm.ErrOutOfSequence, as in moby
-		return http.StatusInternalServerError
-	}
-}
-
-// writeError answers {"message": err.Error()} with the status of err's class.
-// The docker CLI shows the message only if Content-Type is exactly
+// writeError answers {"message": err.Error()} with the status of err's class
+// (swarm.HTTPStatus: the one table, Docker's statuses). The docker CLI shows the message only if Content-Type is exactly
 // application/json, which writeJSON sets.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	code := statusFromError(err)
+	code := swarm.HTTPStatus(err)
 	if code == http.StatusInternalServerError {
 		s.log.Error("api request failed", slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.Any("err", err))

@@ -6,8 +6,9 @@ import (
 )
 
 // Error classes. Every error a user can see wraps exactly one of them, so the
-// API server can map it to an HTTP status in one place (errors.Is), and
-// callers can tell a retryable failure from a refusal without reading text.
+// API server and the cluster port map it to an HTTP status in one table
+// (status.go: HTTPStatus), and callers can tell a retryable failure from a
+// refusal without reading text.
 var (
 	// ErrInvalidArgument: the request is malformed or a spec is invalid (400).
 	ErrInvalidArgument = errors.New("invalid argument")
@@ -18,7 +19,8 @@ var (
 	// ErrFailedPrecondition: the request is valid but the cluster's current
 	// state forbids it, e.g. demoting the last manager (400, as Docker).
 	ErrFailedPrecondition = errors.New("failed precondition")
-	// ErrOutOfSequence: an update named a version that is no longer current.
+	// ErrOutOfSequence: an update named a version that is no longer current
+	// (500, as Docker: swarmkit sends it with no gRPC code).
 	ErrOutOfSequence = errors.New("update out of sequence")
 	// ErrUnavailable: the node cannot serve this now: no leader, not a
 	// manager, not in a swarm (503).
