@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/shoal-project/shoal/manager/store"
 	"github.com/shoal-project/shoal/swarm"
 )
@@ -173,31 +175,21 @@ func (s *Server) streamLogs(ctx context.Context, tasks []*swarm.Task, opts LogOp
 		return swarm.Errorf(swarm.ErrUnavailable, "service logs are not available on this manager")
 	}
 	// One stream per task, all at once (following several tasks must not
-	// wait for the first to end); out sees one message at a time.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// wait for the first to end); out sees one message at a time; the first
+	// failure ends the other streams.
+	g, ctx := errgroup.WithContext(ctx)
 	var mu sync.Mutex
-	errs := make(chan error, len(tasks))
-	n := 0
 	for _, t := range tasks {
 		if t.NodeID == "" {
 			continue
 		}
-		n++
-		go func() {
-			errs <- s.cfg.Logs.TaskLogs(ctx, t, opts, func(m LogMessage) error {
+		g.Go(func() error {
+			return s.cfg.Logs.TaskLogs(ctx, t, opts, func(m LogMessage) error {
 				mu.Lock()
 				defer mu.Unlock()
 				return out(m)
 			})
-		}()
+		})
 	}
-	var first error
-	for range n {
-		if err := <-errs; err != nil && first == nil {
-			first = err
-			cancel()
-		}
-	}
-	return first
+	return g.Wait()
 }

@@ -3,7 +3,8 @@ package store
 import (
 	"context"
 	"errors"
-	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/shoal-project/shoal/swarm"
 )
@@ -16,36 +17,20 @@ type Proposer interface {
 
 // ProposeAll proposes independent commands concurrently, at most inFlight
 // at a time (each split if too large, see ProposeSplit), and returns the
-// first error once all have returned. Raft then
-// carries them in shared appends, replications and disk syncs instead of
-// one round trip each. The commands must not depend on each other's order.
+// first error once all have returned (one failure cancels none of the
+// others). Raft then carries them in shared appends, replications and disk
+// syncs instead of one round trip each. The commands must not depend on each
+// other's order.
 func ProposeAll(ctx context.Context, p Proposer, cmds []*Command, inFlight int) error {
 	if len(cmds) == 1 {
 		return ProposeSplit(ctx, p, cmds[0])
 	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-		slots = make(chan struct{}, max(inFlight, 1))
-	)
+	var g errgroup.Group
+	g.SetLimit(max(inFlight, 1))
 	for _, cmd := range cmds {
-		slots <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-slots }()
-			if err := ProposeSplit(ctx, p, cmd); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
-			}
-		}()
+		g.Go(func() error { return ProposeSplit(ctx, p, cmd) })
 	}
-	wg.Wait()
-	return first
+	return g.Wait()
 }
 
 // ProposeSplit proposes cmd and, if it is larger than a Raft entry may be
