@@ -1,11 +1,11 @@
 package manager
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
+	"fmt"
 	"net/http"
 
 	"github.com/shoal-project/shoal/dispatchapi"
@@ -38,14 +38,14 @@ func (s logSource) TaskLogs(ctx context.Context, t *swarm.Task, opts controlapi.
 	if resp.StatusCode != http.StatusOK {
 		return nil // e.g. the task was already removed from the node
 	}
-	dec := json.NewDecoder(resp.Body)
-	for {
+	// One record a line, as the agent writes them, each bounded: a
+	// json.Decoder would buffer whatever one value a node sends.
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 4<<10), maxLogRecord)
+	for sc.Scan() {
 		var l dispatchapi.LogLine
-		if err := dec.Decode(&l); err != nil {
-			if errors.Is(err, io.EOF) || ctx.Err() != nil {
-				return nil
-			}
-			return err
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			return fmt.Errorf("logs from node %s: %w", n.ID, err)
 		}
 		msg := controlapi.LogMessage{Stream: l.Stream, Timestamp: l.Timestamp, NodeID: t.NodeID, ServiceID: t.ServiceID, TaskID: t.ID,
 			Line: append(l.Line, '\n')}
@@ -53,4 +53,13 @@ func (s logSource) TaskLogs(ctx context.Context, t *swarm.Task, opts controlapi.
 			return err
 		}
 	}
+	if err := sc.Err(); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("logs from node %s: %w", n.ID, err)
+	}
+	return nil
 }
+
+// maxLogRecord bounds one record of a node's log stream. A record holds
+// one line of a task's output, at most 16 KiB (both runtimes split longer
+// lines), base64 in JSON: about 22 KiB with its other fields.
+const maxLogRecord = 256 << 10
