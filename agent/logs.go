@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 
 	"github.com/shoal-project/shoal/agent/exec"
@@ -18,8 +19,14 @@ const maxLogsRequest = 64 << 10
 // stream of JSON dispatchapi.LogLine objects, flushed one by one. The caller
 // must have checked that the peer is a manager.
 func (a *Agent) ServeLogs(w http.ResponseWriter, r *http.Request) {
+	// The whole body is the request: read, then unmarshalled, as every
+	// RPC is (a json.Decoder would ignore whatever follows the first value).
 	var req dispatchapi.LogsRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxLogsRequest)).Decode(&req); err != nil {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxLogsRequest))
+	if err == nil {
+		err = json.Unmarshal(b, &req)
+	}
+	if err != nil {
 		writeError(w, swarm.Errorf(swarm.ErrInvalidArgument, "malformed logs request: %v", err))
 		return
 	}
