@@ -1,8 +1,13 @@
 package ca_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"reflect"
@@ -29,11 +34,22 @@ func FuzzJoin(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Add(tokens.Worker, csr)
-	f.Add(tokens.Manager, csr)
-	f.Add("SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-1awxwuwd3z9j1z3puu7rcgdbx", []byte("-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n"))
-	f.Add("SWMTKN-1--", []byte{})
-	f.Fuzz(func(t *testing.T, token string, csrPEM []byte) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	caTrue, _ := asn1.Marshal(struct{ IsCA bool }{true})
+	f.Add(tokens.Worker, csr, "", []byte(nil))
+	f.Add(tokens.Manager, csr, "", []byte(nil))
+	f.Add("SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-1awxwuwd3z9j1z3puu7rcgdbx", []byte("-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n"), "", []byte(nil))
+	f.Add("SWMTKN-1--", []byte{}, "swarm-manager", caTrue)
+	f.Add(tokens.Worker, []byte{}, "othernode", []byte{0x30, 0x00})
+	f.Fuzz(func(t *testing.T, token string, csrPEM []byte, subject string, ext []byte) {
+		if len(csrPEM) == 0 {
+			// A well-signed CSR asking for what it likes: a subject (as
+			// node ID, role and cluster), a name, CA rights.
+			csrPEM = fuzzCSR(key, subject, ext)
+		}
 		if tok, err := ca.ParseJoinToken(token); err == nil {
 			if tok.String() != token {
 				t.Fatalf("token %q parses to %q", token, tok)
@@ -81,6 +97,23 @@ func FuzzJoin(f *testing.F) {
 			t.Fatal("the certificate is not for the CSR's key")
 		}
 	})
+}
+
+// fuzzCSR is a CSR signed with key whose subject and DNS name are subject
+// and which asks for the basic constraints ext (DER; CA rights if it says so).
+func fuzzCSR(key *ecdsa.PrivateKey, subject string, ext []byte) []byte {
+	tmpl := &x509.CertificateRequest{
+		Subject:  pkix.Name{CommonName: subject, OrganizationalUnit: []string{subject}, Organization: []string{subject}},
+		DNSNames: []string{subject},
+	}
+	if ext != nil {
+		tmpl.ExtraExtensions = []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 19}, Critical: true, Value: ext}}
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, tmpl, key)
+	if err != nil {
+		return nil // not a CSR the Go library would write; the fuzzed PEM covers the rest
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
 }
 
 // hasOnly reports whether names is empty or holds only the names the CA
