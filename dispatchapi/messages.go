@@ -22,6 +22,12 @@ const (
 // peer holding a manager certificate.
 const HeaderForwardedNode = "Shoal-Forwarded-Node"
 
+// HeaderForwardedNotBefore carries, with HeaderForwardedNode, the NotBefore
+// of the certificate the original caller presented (RFC 3339): the leader
+// refuses a certificate older than its node's floor, and raises the floor
+// to a newer one, as it does for the nodes that reach it directly.
+const HeaderForwardedNotBefore = "Shoal-Forwarded-Not-Before"
+
 // Peer is a manager's node ID and cluster address.
 type Peer struct {
 	NodeID swarm.NodeID

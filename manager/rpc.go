@@ -70,6 +70,12 @@ func (m *Manager) caller(r *http.Request) (ca.Identity, error) {
 	if c, err := store.GetCluster(tx); err == nil && c.IsRemoved(n.ID) {
 		return ca.Identity{}, swarm.Errorf(swarm.ErrPermissionDenied, "node %s was removed from the swarm", n.ID)
 	}
+	if nb, err := time.Parse(time.RFC3339, r.Header.Get(dispatchapi.HeaderForwardedNotBefore)); err == nil {
+		if nb.Before(n.CertFloor) {
+			return ca.Identity{}, errSuperseded(n.ID)
+		}
+		m.noteCertificate(ca.Identity{NodeID: n.ID, NotBefore: nb})
+	}
 	return ca.Identity{NodeID: n.ID, Role: n.Spec.Role, ClusterID: id.ClusterID}, nil
 }
 
@@ -102,7 +108,7 @@ func (m *Manager) toLeader(h http.HandlerFunc, stream, anonymous bool) http.Hand
 			writeErr(w, swarm.ErrNoLeader)
 			return
 		}
-		var fwd swarm.NodeID
+		var fwd forwarded
 		if !anonymous {
 			var err error
 			if fwd, err = m.forwardedFor(r); err != nil {
@@ -110,7 +116,7 @@ func (m *Manager) toLeader(h http.HandlerFunc, stream, anonymous bool) http.Hand
 				return
 			}
 		}
-		p := m.proxy(addr, "", string(fwd))
+		p := m.proxy(addr, "", fwd)
 		if stream {
 			p = whileLeader(p, addr, func() string { _, a := m.raft.Leader(); return a }, leaderWatchInterval)
 		}
@@ -129,23 +135,30 @@ func (m *Manager) toLeader(h http.HandlerFunc, stream, anonymous bool) http.Hand
 // here: a removed node, a replaced certificate, or a node that is no
 // longer a manager naming another node is refused, never passed on under
 // this manager's own name. Empty without TLS (never on the cluster port).
-func (m *Manager) forwardedFor(r *http.Request) (swarm.NodeID, error) {
+func (m *Manager) forwardedFor(r *http.Request) (forwarded, error) {
 	if r.TLS == nil {
-		return "", nil
+		return forwarded{}, nil
 	}
 	cert, err := ca.PeerIdentity(*r.TLS)
 	if err != nil {
-		return "", err
+		return forwarded{}, err
 	}
 	fwd := r.Header.Get(dispatchapi.HeaderForwardedNode)
 	id, err := m.vet(cert)
 	if fwd == "" || fwd == string(cert.NodeID) {
-		return id.NodeID, err
+		return forwarded{node: id.NodeID, notBefore: cert.NotBefore.UTC().Format(time.RFC3339)}, err
 	}
 	if err != nil || id.Role != swarm.RoleManager {
-		return "", errNotForwarder(cert.NodeID)
+		return forwarded{}, errNotForwarder(cert.NodeID)
 	}
-	return swarm.NodeID(fwd), nil
+	return forwarded{node: swarm.NodeID(fwd), notBefore: r.Header.Get(dispatchapi.HeaderForwardedNotBefore)}, nil
+}
+
+// forwarded is the node a request is forwarded for, and the NotBefore of
+// the certificate it presented (see dispatchapi.HeaderForwardedNotBefore).
+type forwarded struct {
+	node      swarm.NodeID
+	notBefore string
 }
 
 // fromManager lets only managers' forwarded requests through.
@@ -165,7 +178,7 @@ func (m *Manager) fromManager(h http.Handler) http.Handler {
 
 // proxy forwards a request to addr, under prefix, naming the original
 // caller. A leader that cannot be reached means there is no usable leader.
-func (m *Manager) proxy(addr, prefix, forwardedFor string) http.Handler {
+func (m *Manager) proxy(addr, prefix string, forwardedFor forwarded) http.Handler {
 	target := &url.URL{Scheme: "https", Host: addr}
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -173,8 +186,12 @@ func (m *Manager) proxy(addr, prefix, forwardedFor string) http.Handler {
 			pr.Out.URL.Path = prefix + pr.In.URL.Path
 			pr.Out.URL.RawPath = ""
 			pr.Out.Header.Del(dispatchapi.HeaderForwardedNode)
-			if forwardedFor != "" {
-				pr.Out.Header.Set(dispatchapi.HeaderForwardedNode, forwardedFor)
+			pr.Out.Header.Del(dispatchapi.HeaderForwardedNotBefore)
+			if forwardedFor.node != "" {
+				pr.Out.Header.Set(dispatchapi.HeaderForwardedNode, string(forwardedFor.node))
+				if forwardedFor.notBefore != "" {
+					pr.Out.Header.Set(dispatchapi.HeaderForwardedNotBefore, forwardedFor.notBefore)
+				}
 			}
 		},
 		Transport:     m.client.Load().Transport,
@@ -197,7 +214,7 @@ func (m *Manager) ForwardDocker() (http.Handler, error) {
 	if addr == "" {
 		return nil, swarm.ErrNoLeader
 	}
-	p := m.proxy(addr, dispatchapi.PathDocker, "")
+	p := m.proxy(addr, dispatchapi.PathDocker, forwarded{})
 	leader := func() string { _, a := m.raft.Leader(); return a }
 	return whileLeader(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The leader's answer carries its own copies of these.

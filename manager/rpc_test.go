@@ -30,7 +30,7 @@ func forwardTo(t *testing.T, leaderSrv *httptest.Server, leader func() string) *
 	addr := leaderSrv.Listener.Addr().String()
 	m := &Manager{log: slog.New(slog.DiscardHandler)}
 	m.client.Store(leaderSrv.Client())
-	front := httptest.NewServer(whileLeader(m.proxy(addr, dispatchapi.PathDocker, ""), addr, leader, 10*time.Millisecond))
+	front := httptest.NewServer(whileLeader(m.proxy(addr, dispatchapi.PathDocker, forwarded{}), addr, leader, 10*time.Millisecond))
 	t.Cleanup(front.Close)
 	return front
 }

@@ -95,10 +95,10 @@ func TestCallerTrustsTheStateNotTheCertificate(t *testing.T) {
 		// node a manager names, which its store may not know yet.
 		fwd, err := m.forwardedFor(r)
 		if c.peer == "m1" && c.header == "r1" {
-			if err != nil || fwd != "r1" {
+			if err != nil || fwd.node != "r1" {
 				t.Errorf("a manager naming r1 forwarded as %q, %v", fwd, err)
 			}
-		} else if (err != nil) != (c.wantErr != nil) || (err == nil && fwd != c.want) {
+		} else if (err != nil) != (c.wantErr != nil) || (err == nil && fwd.node != c.want) {
 			t.Errorf("%s certificate of %s naming %q forwarded as %q, %v", c.certRole, c.peer, c.header, fwd, err)
 		}
 	}
@@ -106,6 +106,30 @@ func TestCallerTrustsTheStateNotTheCertificate(t *testing.T) {
 	r.TLS = &tls.ConnectionState{}
 	if _, err := m.forwardedFor(r); err == nil {
 		t.Error("a TLS peer without a certificate was forwarded")
+	}
+}
+
+// A current manager forwarding for a node passes on the NotBefore of the
+// node's certificate: one older than the node's floor is refused, as if
+// the node had come directly.
+func TestForwardedCertificateBelowTheFloor(t *testing.T) {
+	m, root := trustFixture(t)
+	for nb, wantErr := range map[time.Time]bool{time.Now().Add(-time.Hour): true, time.Now().Add(2 * time.Hour): false} {
+		r := httptest.NewRequest(http.MethodPost, "/rpc/heartbeat", nil)
+		r.TLS = peerState(t, root, "m1", swarm.RoleManager)
+		r.Header.Set(dispatchapi.HeaderForwardedNode, "f1")
+		r.Header.Set(dispatchapi.HeaderForwardedNotBefore, nb.UTC().Format(time.RFC3339))
+		_, err := m.caller(r)
+		if got := errors.Is(err, swarm.ErrUnavailable); got != wantErr {
+			t.Errorf("f1 forwarded with a certificate of %v: %v", nb, err)
+		}
+	}
+	// The follower tells the leader its peer's certificate's NotBefore.
+	r := httptest.NewRequest(http.MethodPost, "/rpc/heartbeat", nil)
+	r.TLS = peerState(t, root, "w1", swarm.RoleWorker)
+	fwd, err := m.forwardedFor(r)
+	if err != nil || fwd.notBefore != r.TLS.PeerCertificates[0].NotBefore.UTC().Format(time.RFC3339) {
+		t.Errorf("forwarded for w1: %+v, %v", fwd, err)
 	}
 }
 
