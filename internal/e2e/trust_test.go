@@ -18,6 +18,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/shoal-project/shoal/ca"
+	"github.com/shoal-project/shoal/ca/catest"
 	"github.com/shoal-project/shoal/dispatchapi"
 	"github.com/shoal-project/shoal/manager/store"
 	shoal "github.com/shoal-project/shoal/swarm"
@@ -61,7 +62,11 @@ func certSubject(t *testing.T, certPEM []byte) string {
 
 func (s stolen) tlsConfig(proto string) *tls.Config {
 	// The attacker does not care who the server is.
-	return &tls.Config{Certificates: []tls.Certificate{s.cert}, InsecureSkipVerify: true, NextProtos: []string{proto}}
+	conf := &tls.Config{InsecureSkipVerify: true, NextProtos: []string{proto}}
+	if s.cert.Certificate != nil {
+		conf.Certificates = []tls.Certificate{s.cert}
+	}
+	return conf
 }
 
 // httpClient speaks HTTP/2 to cluster ports with the stolen certificate.
@@ -209,6 +214,70 @@ func TestOldCertificatesOwnNothing(t *testing.T) {
 	if now := c.leader(t, dev01); now != leader {
 		t.Errorf("the leader changed from %s to %s", leader.name, now.name)
 	}
+}
+
+// TestClusterPortRefusesStrangers: the cluster port gives nothing to plain
+// TCP, to a client without a certificate, to another cluster's manager
+// certificate (with the leader's own node ID in it), to a brute-forced
+// join token, or to malformed JSON from a worker, and the cluster is
+// unchanged.
+func TestClusterPortRefusesStrangers(t *testing.T) {
+	t.Parallel()
+	c := newSwarm(t, 1, 1)
+	dev01, dev02 := c.nodes[0], c.nodes[1]
+	before := clusterState(t, dev01)
+	leaderID := nodeID(t, dev01, "dev01")
+
+	// Plain HTTP on the TLS port.
+	if resp, err := http.Get("http://" + dev01.addr() + "/rpc/ping"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Error("plain HTTP on the cluster port answered 200")
+		}
+	}
+	// Another cluster's CA, even naming the leader: no handshake.
+	other := catest.NewNodeWithID(t, catest.NewCA(t), shoal.NodeID(leaderID), shoal.RoleManager)
+	certPEM, keyPEM := other.PEM()
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign := stolen{cert: cert, id: leaderID + " swarm-manager"}
+	if err := foreign.injectRaft(t, dev01.addr()); err == nil {
+		t.Error("raft with another cluster's certificate accepted")
+	}
+	if code, body := foreign.call(t, dev01.addr(), dispatchapi.PathDocker+"/v1.50/services", nil, nil); code == http.StatusOK {
+		t.Errorf("the Docker API with another cluster's certificate: %.200s", body)
+	}
+	// No certificate at all (as a joining node): only the join is served.
+	anon := stolen{}
+	for _, path := range []string{dispatchapi.PathRenew, dispatchapi.PathAssignments, dispatchapi.PathRaftLeave, dispatchapi.PathDocker + "/v1.50/services"} {
+		if code, body := anon.call(t, dev01.addr(), path, nil, struct{}{}); code == http.StatusOK {
+			t.Errorf("%s without a certificate answered 200: %.200s", path, body)
+		}
+	}
+	for range 20 { // guessed tokens
+		tok := "SWMTKN-1-" + strings.Repeat("1", 50) + "-" + strings.Repeat("a", 25)
+		if code, _ := anon.call(t, dev01.addr(), dispatchapi.PathJoin, nil, dispatchapi.JoinRequest{Token: tok, CSR: newCSR(t)}); code == http.StatusOK {
+			t.Fatal("a guessed join token was accepted")
+		}
+	}
+	// Malformed JSON from a worker: a clear refusal.
+	wrk := steal(t, dev02)
+	req, _ := http.NewRequest(http.MethodPost, "https://"+dev01.addr()+dispatchapi.PathTaskStatus, strings.NewReader("{\"Updates\": [}"))
+	hc := wrk.httpClient()
+	defer hc.CloseIdleConnections()
+	if resp, err := hc.Do(req); err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "malformed") {
+			t.Errorf("malformed JSON from a worker: %d %s, want 400 malformed", resp.StatusCode, b)
+		}
+	}
+	if after := clusterState(t, dev01); after != before {
+		t.Errorf("the cluster changed:\nbefore %s\nafter  %s", before, after)
+	}
+	c.waitHealthy(t, dev01, map[string]string{"dev01": "manager", "dev02": ""})
 }
 
 // probeOldCertificate tries every port with a kept manager certificate
