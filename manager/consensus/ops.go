@@ -118,6 +118,7 @@ func (r *Raft) Members() ([]Member, error) {
 	}
 	leaderAddr, leaderID := r.raft.LeaderWithID()
 	isLeader := r.IsLeader()
+	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []Member
@@ -128,7 +129,7 @@ func (r *Raft) Members() ([]Member, error) {
 			m.Reachability = swarm.ReachabilityReachable
 		case !isLeader:
 			m.Reachability = swarm.ReachabilityUnknown
-		case r.unreachable[s.ID]:
+		case r.unreachable(s.ID, now):
 			m.Reachability = swarm.ReachabilityUnreachable
 		default:
 			m.Reachability = swarm.ReachabilityReachable

@@ -76,7 +76,10 @@ type Raft struct {
 	pauses pauseClock
 
 	mu          sync.Mutex
-	unreachable map[raft.ServerID]bool // leader's view, reset on leader change
+	// failing: since when the leader's heartbeats to each member have
+	// failed (absent: they succeed); reset on leader change. See
+	// unreachableAfter.
+	failing map[raft.ServerID]time.Time
 	lastLeader  raft.ServerID          // the last leader other than this member
 }
 
@@ -164,7 +167,7 @@ func start(cfg Config, st *store.Store, layer raft.StreamLayer, bolt *raftboltdb
 		stopCh:      make(chan struct{}),
 		doneCh:      make(chan struct{}),
 		changes:     make(chan struct{}, 1),
-		unreachable: map[raft.ServerID]bool{},
+		failing:     map[raft.ServerID]time.Time{},
 	}
 	r.observer = raft.NewObserver(r.observerCh, false, nil)
 	ra.RegisterObserver(r.observer)
@@ -233,14 +236,14 @@ func (r *Raft) record(o raft.Observation) {
 		r.setUnreachable(d.PeerID, false)
 	case raft.LeaderObservation:
 		r.mu.Lock()
-		r.unreachable = map[raft.ServerID]bool{}
+		r.failing = map[raft.ServerID]time.Time{}
 		if d.LeaderID != "" && d.LeaderID != raft.ServerID(r.cfg.ID) {
 			r.lastLeader = d.LeaderID
 		}
 		r.mu.Unlock()
 	case raft.RaftState:
 		r.mu.Lock()
-		r.unreachable = map[raft.ServerID]bool{}
+		r.failing = map[raft.ServerID]time.Time{}
 		r.mu.Unlock()
 	case raft.PeerObservation:
 	default:
@@ -255,7 +258,26 @@ func (r *Raft) record(o raft.Observation) {
 func (r *Raft) setUnreachable(id raft.ServerID, v bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.unreachable[id] = v
+	if !v {
+		delete(r.failing, id)
+	} else if _, ok := r.failing[id]; !ok {
+		r.failing[id] = time.Now()
+	}
+}
+
+// unreachableAfter is how long the leader's heartbeats to a member must
+// have failed before it reads Unreachable: one failure that the next
+// heartbeat makes good (a connection closed under it, as when a member
+// renews its certificate and its old connections are closed) is not a
+// member gone. A dead member reads Unreachable this long after its
+// first failed heartbeat.
+const unreachableAfter = 250 * time.Millisecond
+
+// unreachable says whether the leader's heartbeats to id have failed for
+// unreachableAfter. The caller holds r.mu.
+func (r *Raft) unreachable(id raft.ServerID, now time.Time) bool {
+	since, ok := r.failing[id]
+	return ok && now.Sub(since) >= unreachableAfter
 }
 
 // Changes delivers a signal after leadership, membership or reachability
