@@ -487,7 +487,7 @@ func TestDemotePromoteLeaderConverges(t *testing.T) {
 		old := c.leader(t, c.nodes...)
 		via := c.others(old)[0]
 		start := time.Now()
-		via.mustDocker(t, "node", "demote", old.name)
+		nodeUpdate(t, via, "demote", old.name)
 		eventually(t, converge, func() error {
 			r := via.docker("node", "inspect", "--format", "{{.Spec.Role}}", old.name)
 			if r.ok() != nil || strings.TrimSpace(r.stdout) != "worker" {
@@ -495,7 +495,7 @@ func TestDemotePromoteLeaderConverges(t *testing.T) {
 			}
 			return nil
 		})
-		via.mustDocker(t, "node", "promote", old.name)
+		nodeUpdate(t, via, "promote", old.name)
 		for _, n := range c.nodes {
 			c.waitHealthy(t, n, all)
 		}
@@ -503,4 +503,23 @@ func TestDemotePromoteLeaderConverges(t *testing.T) {
 	}
 	slices.Sort(took)
 	t.Logf("demote then promote of the leader, converged in: median %v, worst %v (10 tries)", took[len(took)/2].Round(time.Millisecond), took[len(took)-1].Round(time.Millisecond))
+}
+
+// nodeUpdate runs `docker node VERB NAME`, again when it answers "update
+// out of sequence" as a user would: the CLI reads the node, then writes it
+// back with the version it read, and the node's status may change between
+// the two (it does in Docker too).
+func nodeUpdate(t *testing.T, via *node, verb, name string) {
+	t.Helper()
+	for range 5 {
+		r := via.docker("node", verb, name)
+		if r.ok() == nil {
+			return
+		}
+		if !strings.Contains(r.stderr, "update out of sequence") {
+			t.Fatal(r.ok())
+		}
+		t.Logf("docker node %s %s: update out of sequence; again", verb, name)
+	}
+	t.Fatalf("docker node %s %s: out of sequence five times", verb, name)
 }

@@ -75,9 +75,14 @@ func updateNode(tx *memdb.Txn, index uint64, cmd *Command) error {
 		n.Manager = cmd.Manager
 	case cmd.Op == OpSetNodeCertFloor:
 		if !cmd.CertFloor.After(n.CertFloor) {
-			return nil // the floor only rises; keep the version
+			return nil // the floor only rises
 		}
+		// Not a change of the node as a user sees it: its version stays, so
+		// that a `node update` read before it (the docker CLI reads the
+		// node, then writes it back with its version) is not refused as
+		// out of sequence because the node renewed its certificate.
 		n.CertFloor = cmd.CertFloor
+		return tx.Insert(tableNode, n)
 	default:
 		return swarm.Errorf(swarm.ErrInvalidArgument, "%s without its payload", cmd.Op)
 	}

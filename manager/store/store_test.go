@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/shoal-project/shoal/swarm"
 	"go.uber.org/goleak"
@@ -159,4 +160,31 @@ func TestUpdateNodeStatusesSkipsStaleVerdicts(t *testing.T) {
 			t.Errorf("%s is %s, want %s", id, n.Status.State, want)
 		}
 	}
+}
+
+// A node's certificate floor only rises, and raising it is not a change of
+// the node a user sees: its version stays, so an update read before it
+// still applies.
+func TestCertFloorKeepsTheVersion(t *testing.T) {
+	s := New()
+	index := uint64(0)
+	must := func(cmd *Command) {
+		t.Helper()
+		index++
+		if err := s.Apply(index, cmd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(NewCreateNode(&swarm.Node{ID: "n1", Spec: swarm.NodeSpec{Role: swarm.RoleWorker, Availability: swarm.AvailabilityActive}}))
+	n, _ := GetNode(s.ReadTxn(), "n1")
+	floor := time.Now().Add(time.Minute).Truncate(time.Second).UTC()
+	must(NewSetNodeCertFloor("n1", floor))
+	must(NewSetNodeCertFloor("n1", floor.Add(-time.Hour))) // never lowered
+	got, _ := GetNode(s.ReadTxn(), "n1")
+	if !got.CertFloor.Equal(floor) || got.Version != n.Version {
+		t.Fatalf("floor %v version %d, want %v and the version %d kept", got.CertFloor, got.Version, floor, n.Version)
+	}
+	spec := got.Spec
+	spec.Role = swarm.RoleManager
+	must(NewUpdateNodeSpec("n1", spec, n.Version))
 }
