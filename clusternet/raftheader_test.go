@@ -121,4 +121,3 @@ func TestRaftRequestsMustNameTheCertificatesNode(t *testing.T) {
 	default:
 	}
 }
-

@@ -85,13 +85,17 @@ func (m *Manager) leaderOnly(h http.HandlerFunc) http.HandlerFunc { return m.toL
 // joinToLeader is leaderOnly for a join: the joining node has no
 // certificate yet, so the request is forwarded on behalf of no one (the
 // join RPC needs no identity: the token in its body is its credential).
-func (m *Manager) joinToLeader(h http.HandlerFunc) http.HandlerFunc { return m.toLeader(h, false, true) }
+func (m *Manager) joinToLeader(h http.HandlerFunc) http.HandlerFunc {
+	return m.toLeader(h, false, true)
+}
 
 // leaderOnlyStream is leaderOnly for a long-lived call (a node's session):
 // a forwarded one ends as soon as this member no longer names the leader it
 // was sent to, so the node opens its next session with the new leader at
 // once instead of waiting on a frozen or deposed one.
-func (m *Manager) leaderOnlyStream(h http.HandlerFunc) http.HandlerFunc { return m.toLeader(h, true, false) }
+func (m *Manager) leaderOnlyStream(h http.HandlerFunc) http.HandlerFunc {
+	return m.toLeader(h, true, false)
+}
 
 func (m *Manager) toLeader(h http.HandlerFunc, stream, anonymous bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {

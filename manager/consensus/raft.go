@@ -75,12 +75,12 @@ type Raft struct {
 	// stopped (see pauseClock).
 	pauses pauseClock
 
-	mu          sync.Mutex
+	mu sync.Mutex
 	// failing: since when the leader's heartbeats to each member have
 	// failed (absent: they succeed); reset on leader change. See
 	// unreachableAfter.
-	failing map[raft.ServerID]time.Time
-	lastLeader  raft.ServerID          // the last leader other than this member
+	failing    map[raft.ServerID]time.Time
+	lastLeader raft.ServerID // the last leader other than this member
 }
 
 // New opens (or creates) the Raft state in cfg.Dir and starts the member.
@@ -163,11 +163,11 @@ func start(cfg Config, st *store.Store, layer raft.StreamLayer, bolt *raftboltdb
 	}
 	r := &Raft{
 		cfg: cfg, raft: ra, transport: trans, bolt: bolt, log: cfg.Logger,
-		observerCh:  make(chan raft.Observation, 64),
-		stopCh:      make(chan struct{}),
-		doneCh:      make(chan struct{}),
-		changes:     make(chan struct{}, 1),
-		failing:     map[raft.ServerID]time.Time{},
+		observerCh: make(chan raft.Observation, 64),
+		stopCh:     make(chan struct{}),
+		doneCh:     make(chan struct{}),
+		changes:    make(chan struct{}, 1),
+		failing:    map[raft.ServerID]time.Time{},
 	}
 	r.observer = raft.NewObserver(r.observerCh, false, nil)
 	ra.RegisterObserver(r.observer)
