@@ -2,7 +2,9 @@ package dispatchapi
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/shoal-project/shoal/swarm"
 )
@@ -45,13 +47,19 @@ func ErrorOf(err error) Error {
 	return Error{Class: classInternal, Message: err.Error()}
 }
 
-// Err rebuilds the error a peer sent, with its class.
+// Err rebuilds the error a peer sent, with its class. A blank message
+// (a peer's bug, or garbage) is replaced by one naming the class, so an
+// error never reads as nothing.
 func (e Error) Err() error {
+	msg := e.Message
+	if strings.TrimSpace(msg) == "" {
+		msg = fmt.Sprintf("the peer answered an error of class %q without a message", e.Class)
+	}
 	class, ok := classes[e.Class]
 	if !ok {
-		return errors.New(e.Message)
+		return errors.New(msg)
 	}
-	return swarm.Errorf(class, "%s", e.Message)
+	return swarm.Errorf(class, "%s", msg)
 }
 
 // StatusCode is the HTTP status an RPC error travels with: its class's, as
