@@ -2,7 +2,6 @@ package manager
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/shoal-project/shoal/ca"
@@ -49,19 +48,25 @@ func errNotForwarder(id swarm.NodeID) error {
 // state and returns the identity to act on: the same, or with the worker
 // role when its holder is no longer a manager.
 func (m *Manager) vet(id ca.Identity) (ca.Identity, error) {
+	v, _, err := m.vetKnown(id)
+	return v, err
+}
+
+// vetKnown is vet, and says whether the store knows the node at all.
+func (m *Manager) vetKnown(id ca.Identity) (ca.Identity, bool, error) {
 	tx := m.store.ReadTxn()
 	if c, err := store.GetCluster(tx); err == nil && c.IsRemoved(id.NodeID) {
-		return ca.Identity{}, swarm.Errorf(swarm.ErrPermissionDenied, "node %s was removed from the swarm", id.NodeID)
+		return ca.Identity{}, false, swarm.Errorf(swarm.ErrPermissionDenied, "node %s was removed from the swarm", id.NodeID)
 	}
 	n, err := store.GetNode(tx, id.NodeID)
 	known := err == nil
 	if known && id.NotBefore.Before(n.CertFloor) {
-		return ca.Identity{}, errSuperseded(id.NodeID)
+		return ca.Identity{}, true, errSuperseded(id.NodeID)
 	}
 	if id.Role == swarm.RoleManager && (!known || n.Spec.Role != swarm.RoleManager) && !m.isMember(id.NodeID) {
 		id.Role = swarm.RoleWorker
 	}
-	return id, nil
+	return id, known, nil
 }
 
 // admitRaft is the Raft layer's policy: current managers, and managers
@@ -71,12 +76,9 @@ func (m *Manager) vet(id ca.Identity) (ca.Identity, error) {
 // the store knows as removed, demoted, or with a newer certificate is
 // refused.
 func (m *Manager) admitRaft(id ca.Identity) error {
-	v, err := m.vet(id)
-	if err != nil || v.Role == swarm.RoleManager {
+	v, known, err := m.vetKnown(id)
+	if err != nil || v.Role == swarm.RoleManager || !known {
 		return err
-	}
-	if _, err := store.GetNode(m.store.ReadTxn(), id.NodeID); errors.Is(err, swarm.ErrNotFound) {
-		return nil
 	}
 	return swarm.Errorf(swarm.ErrPermissionDenied, "node %s is not a manager", id.NodeID)
 }
@@ -114,11 +116,14 @@ func (m *Manager) revokeLoop(ctx context.Context) {
 		if n := m.cfg.Mux.CloseIf(m.refused); n > 0 {
 			m.log.Info("closed connections of peers no longer admitted", "connections", n)
 		}
+		// Every change of who is admitted is a store command (a spec, a
+		// removal, a certificate floor, a manager leaving Raft is marked
+		// with SetNodeManager), never a routine task report; and Raft's
+		// change signal has one consumer, the leadership loop.
 		select {
 		case <-ctx.Done():
 			return
-		case <-m.store.Changes():
-		case <-m.raft.Changes():
+		case <-m.store.WorkChanges():
 		}
 		select {
 		case <-ctx.Done():
