@@ -15,8 +15,13 @@ import (
 // (swarmkit's 1.5 MB) is refused before it is proposed, with swarmkit's
 // words and the too-large class; one just under the limit is fine.
 func TestEncodeRefusesTooLargeCommand(t *testing.T) {
+	// One time for all: a command's encoded time is shorter when its
+	// nanoseconds end in zeros, which would move the limit by a byte.
+	at := time.Date(2026, 12, 8, 1, 2, 3, 123456789, time.UTC)
 	svc := func(n int) *Command {
-		return NewCreateService(&swarm.Service{ID: "s", Spec: swarm.ServiceSpec{Name: "s", Labels: map[string]string{"k": strings.Repeat("x", n)}}})
+		cmd := NewCreateService(&swarm.Service{ID: "s", Spec: swarm.ServiceSpec{Name: "s", Labels: map[string]string{"k": strings.Repeat("x", n)}}})
+		cmd.Time = at
+		return cmd
 	}
 	b, err := svc(0).Encode()
 	if err != nil {
